@@ -1,0 +1,1 @@
+"""Auth domain: API keys, roles and contract-name globs."""

@@ -1,0 +1,193 @@
+"""`tollgate` commands: serve, apply, keys create, db upgrade. They call services, not HTTP,
+except `apply --url`, which registers through a running server's API."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from app.auth import service as auth_service
+from app.auth.service import Principal, Role
+from app.config import Settings
+from app.contracts import service as contracts_service
+from app.contracts.errors import IncompatibleChange, InvalidContract, VersionConflict
+from app.db import migrate
+from app.db.engine import make_engine, make_sessionmaker, transaction
+from app.problems import TollgateError
+
+CONTRACT_SUFFIXES = {".yaml": "application/yaml", ".yml": "application/yaml",
+                     ".json": "application/json"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tollgate", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="migrate the database and run the API")
+    serve.add_argument("--host", default=None, help="default TOLLGATE_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default TOLLGATE_PORT or 8000")
+    serve.add_argument("--data-dir", default=None, help="default TOLLGATE_DATA_DIR or ./data")
+    serve.set_defaults(func=_serve)
+
+    apply = sub.add_parser("apply", help="register every contract file in a folder (GitOps)")
+    apply.add_argument("paths", nargs="+", type=Path, help="folders or contract files")
+    apply.add_argument("--url", default=os.environ.get("TOLLGATE_URL"),
+                       help="register through this server's API instead of the database")
+    apply.add_argument("--key", default=os.environ.get("TOLLGATE_API_KEY"),
+                       help="API key for --url (default TOLLGATE_API_KEY)")
+    apply.add_argument("--allow-breaking", action="store_true", help="admin: force refused changes")
+    apply.set_defaults(func=_apply)
+
+    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(required=True,
+                                                                          metavar="ACTION")
+    create = keys.add_parser("create", help="create a key and print its secret once")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--contracts", action="append", default=[],
+                        help="contract-name glob for a producer (repeatable)")
+    create.add_argument("--name", default="created with the CLI")
+    create.set_defaults(func=_keys_create)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(required=True,
+                                                                     metavar="ACTION")
+    db.add_parser("upgrade", help="apply the alembic migrations").set_defaults(func=_db_upgrade)
+    return parser
+
+
+def _settings(data_dir: str | None = None) -> Settings:
+    if data_dir is not None:
+        return Settings(data_dir=Path(data_dir))
+    return Settings()
+
+
+def _db_upgrade(_args: argparse.Namespace) -> int:
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    print(f"database at head: {_redacted(settings.database_url)}")
+    return 0
+
+
+def _redacted(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = _settings(args.data_dir)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    migrate.upgrade(settings.database_url)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                proxy_headers=True)
+    return 0
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    role = Role(args.role)
+    if args.contracts and role is not Role.PRODUCER:
+        print("--contracts applies to producer keys only", file=sys.stderr)
+        return 2
+    settings = _settings()
+    with make_sessionmaker(make_engine(settings.database_url))() as session:
+        with transaction(session):
+            key, secret = auth_service.create_key(
+                session, name=args.name, role=role, contracts=args.contracts
+            )
+    print(f"created {role.value} key {key.id}; its secret (shown once):", file=sys.stderr)
+    print(secret)
+    return 0
+
+
+def _apply(args: argparse.Namespace) -> int:
+    files = list(_contract_files(args.paths))
+    if not files:
+        print("no contract files (*.yaml, *.yml, *.json) found", file=sys.stderr)
+        return 1
+    register = _http_registrar(args) if args.url else _db_registrar(args)
+    refused = 0
+    for path in files:
+        outcome, message = register(path)
+        refused += outcome == "refused"
+        print(f"{outcome:<9} {path}  {message}")
+    print(f"{len(files)} file(s), {refused} refused", file=sys.stderr)
+    return 1 if refused else 0
+
+
+def _contract_files(paths: Sequence[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix in CONTRACT_SUFFIXES)
+        else:
+            yield path
+
+
+Registrar = Callable[[Path], tuple[str, str]]
+
+
+def _db_registrar(args: argparse.Namespace) -> Registrar:
+    settings = _settings()
+    maker = make_sessionmaker(make_engine(settings.database_url))
+    # The CLI runs with the database's own credentials: it acts as an admin.
+    principal = Principal(uuid.UUID(int=0), Role.ADMIN)
+
+    def register(path: Path) -> tuple[str, str]:
+        try:
+            spec = contracts_service.read_document(path.read_bytes(), CONTRACT_SUFFIXES.get(
+                path.suffix, "application/yaml"))
+            with maker() as session, transaction(session):
+                reg = contracts_service.register(
+                    session, spec=spec, principal=principal, allow_breaking=args.allow_breaking
+                )
+        except (InvalidContract, IncompatibleChange, VersionConflict) as exc:
+            return "refused", exc.detail
+        except (TollgateError, OSError) as exc:
+            return "refused", str(exc)
+        verb = "created" if reg.created else "unchanged"
+        return verb, f"{reg.version.name} {reg.version.version}"
+
+    return register
+
+
+def _http_registrar(args: argparse.Namespace) -> Registrar:
+    headers = {"Authorization": f"Bearer {args.key}"} if args.key else {}
+    client = httpx.Client(base_url=args.url, headers=headers, timeout=30)
+
+    def register(path: Path) -> tuple[str, str]:
+        media = CONTRACT_SUFFIXES.get(path.suffix, "application/yaml")
+        try:
+            response = client.post("/v1/contracts", content=path.read_bytes(),
+                                   params={"allow_breaking": "true"} if args.allow_breaking else {},
+                                   headers={"Content-Type": media})
+        except (httpx.HTTPError, OSError) as exc:
+            return "refused", str(exc)
+        if response.status_code in (200, 201):
+            body = response.json()
+            verb = "created" if response.status_code == 201 else "unchanged"
+            return verb, f"{body['name']} {body['version']}"
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        return "refused", f"HTTP {response.status_code}: {detail}"
+
+    return register
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Contracts domain: the registry of versioned data contracts."""

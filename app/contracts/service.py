@@ -1,0 +1,223 @@
+"""Register, read, compare and export contract versions."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.auth.errors import NotAllowed
+from app.auth.service import Principal
+from app.contracts import compat, odcs, repository
+from app.contracts.errors import (
+    ContractNotFound,
+    IncompatibleChange,
+    InvalidContract,
+    VersionConflict,
+    VersionNotFound,
+)
+from app.contracts.jsonschema import row_schema
+from app.contracts.models import Contract, ContractVersion
+from app.contracts.parsing import (
+    DocumentError,
+    canonical,
+    fingerprint,
+    load_document,
+    parse_contract,
+    to_yaml,
+)
+from app.contracts.spec import VERSION_PATTERN, ContractSpec, Format
+from app.db.base import utcnow
+from app.paging import decode_cursor, encode_cursor
+from app.problems import UnsupportedMediaType
+
+FIRST_VERSION = "1.0.0"
+YAML_TYPES = frozenset({"application/yaml", "text/yaml", "application/x-yaml", "text/x-yaml"})
+JSON_TYPES = frozenset({"application/json"})
+
+
+@dataclass(frozen=True)
+class Registration:
+    version: ContractVersion
+    created: bool
+    bump: compat.Bump | None
+    changes: list[compat.Change]
+
+
+def read_document(body: bytes, content_type: str | None) -> ContractSpec:
+    """Request body (JSON, YAML or ODCS v3) → a validated, normalised ContractSpec."""
+    media = (content_type or "application/json").split(";")[0].strip().lower()
+    if media not in YAML_TYPES | JSON_TYPES:
+        raise UnsupportedMediaType(
+            f"content type {media!r} is not a contract document: send application/json "
+            "or application/yaml"
+        )
+    if not body.strip():
+        raise InvalidContract("the request body is empty", errors=[])
+    try:
+        data = load_document(body, yaml_syntax=media in YAML_TYPES)
+        if odcs.is_odcs(data):
+            data = odcs.from_odcs(data)
+        return parse_contract(data)
+    except DocumentError as exc:
+        raise InvalidContract(str(exc), errors=exc.errors) from None
+
+
+def register(
+    session: Session, *, spec: ContractSpec, principal: Principal, allow_breaking: bool = False
+) -> Registration:
+    """Register `spec` as the next version of its contract (SPEC §3)."""
+    if not principal.owns(spec.name):
+        raise NotAllowed(f"your key may not register versions of contract {spec.name!r}")
+    if allow_breaking and not principal.is_admin:
+        raise NotAllowed("allow_breaking=true needs an admin key")
+    contract = repository.contract_by_name(session, spec.name, for_update=True)
+    if contract is None:
+        contract = repository.add_contract(session, Contract(name=spec.name, created_at=utcnow()))
+        row = _store(session, contract, spec, spec.version or FIRST_VERSION, principal)
+        return Registration(row, True, None, [])
+    history = list(repository.versions(session, contract))
+    latest = history[-1]
+    if latest.fingerprint == fingerprint(spec):
+        return Registration(latest, False, None, [])
+    old = parse_contract(latest.document)
+    if old.compatibility != spec.compatibility and not principal.is_admin:
+        raise NotAllowed("changing `compatibility` needs an admin key")
+    verdict = compat.judge([(v.version, parse_contract(v.document)) for v in history], spec)
+    if not verdict.compatible and not allow_breaking:
+        raise IncompatibleChange(
+            f"{verdict.mode.value} compatibility refuses {len(verdict.violations)} change(s): "
+            + "; ".join(c.message for c in verdict.violations),
+            mode=verdict.mode.value,
+            changes=[c.as_dict() for c in reported_changes(verdict)],
+            violations=[c.as_dict() for c in verdict.violations],
+        )
+    assert verdict.bump is not None and verdict.next_version is not None
+    version = verdict.next_version
+    if spec.version is not None:
+        problem = compat.understated(latest.version, spec.version, verdict.bump)
+        if problem:
+            raise VersionConflict(problem, changes=[c.as_dict() for c in verdict.changes])
+        version = spec.version
+    row = _store(session, contract, spec, version, principal)
+    contract.updated_at = row.created_at
+    return Registration(row, True, verdict.bump, verdict.changes)
+
+
+def reported_changes(verdict: compat.Verdict) -> list[compat.Change]:
+    """The changes against the latest version, then any refused change against earlier ones."""
+    return verdict.changes + [c for c in verdict.violations if c not in verdict.changes]
+
+
+def require_batch_reader(principal: Principal, name: str) -> None:
+    """The dry run, the diff and /impact are open to keys that may read the batches."""
+    if not principal.reads_batches_of(name):
+        raise NotAllowed(f"your key may not read the batches of contract {name!r}")
+
+
+def _store(
+    session: Session, contract: Contract, spec: ContractSpec, version: str, by: Principal
+) -> ContractVersion:
+    major, minor, patch = (int(p) for p in version.split("."))
+    document = canonical(spec.model_copy(update={"version": version}))
+    row = ContractVersion(
+        contract_id=contract.id,
+        version=version,
+        major=major,
+        minor=minor,
+        patch=patch,
+        fingerprint=fingerprint(spec),
+        document=document,
+        created_at=utcnow(),
+        created_by=by.key_id,
+    )
+    return repository.add_version(session, row)
+
+
+def dry_run(session: Session, *, name: str, spec: ContractSpec) -> compat.Verdict:
+    """What registering `spec` would do, without registering it."""
+    _same_name(name, spec)
+    history = repository.versions(session, get_contract(session, name))
+    return compat.judge([(v.version, parse_contract(v.document)) for v in history], spec)
+
+
+def _same_name(name: str, spec: ContractSpec) -> None:
+    if spec.name != name:
+        raise InvalidContract(
+            f"the document is named {spec.name!r} but the URL names {name!r}",
+            errors=[{"path": "name", "message": f"expected {name!r}"}],
+        )
+
+
+def diff(
+    session: Session, *, name: str, from_version: str | None, to_version: str | None
+) -> tuple[str, str, list[compat.Change]]:
+    """Classified changes between two versions (default: the previous and the latest)."""
+    contract = get_contract(session, name)
+    history = repository.versions(session, contract)
+    to_row = get_version(session, name, to_version) if to_version else history[-1]
+    if from_version:
+        from_row = get_version(session, name, from_version)
+    else:
+        from_row = history[-2] if len(history) > 1 else history[-1]
+    changes = compat.classify(parse_contract(from_row.document), parse_contract(to_row.document))
+    return from_row.version, to_row.version, changes
+
+
+def get_contract(session: Session, name: str) -> Contract:
+    contract = repository.contract_by_name(session, name)
+    if contract is None:
+        raise ContractNotFound(f"no contract named {name[:100]!r}")
+    return contract
+
+
+def get_latest(session: Session, name: str) -> ContractVersion:
+    row = repository.latest(session, get_contract(session, name))
+    assert row is not None, "a contract always has a version"
+    return row
+
+
+def get_version(session: Session, name: str, version: str) -> ContractVersion:
+    contract = get_contract(session, name)
+    if not re.match(VERSION_PATTERN, version):
+        raise VersionNotFound(f"{version[:40]!r} is not a version (MAJOR.MINOR.PATCH)")
+    major, minor, patch = (int(p) for p in version.split("."))
+    row = repository.version(session, contract, major, minor, patch)
+    if row is None:
+        raise VersionNotFound(f"contract {name!r} has no version {version}")
+    return row
+
+
+def list_versions(session: Session, name: str) -> list[ContractVersion]:
+    return list(repository.versions(session, get_contract(session, name)))
+
+
+def list_latest(
+    session: Session, *, cursor: str | None, limit: int
+) -> tuple[list[ContractVersion], str | None]:
+    after = decode_cursor(cursor, 1)[0] if cursor else None
+    rows = list(repository.latest_versions(session, after=after, limit=limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1].name) if more else None)
+
+
+def latest_specs(session: Session) -> list[ContractSpec]:
+    """The latest version of every contract, for the OpenAPI components."""
+    return [parse_contract(v.document) for v in repository.latest_versions(session)]
+
+
+def export(row: ContractVersion, fmt: Format) -> tuple[str, str]:
+    """(body, media type) of a version in one of the export formats."""
+    if fmt == "yaml":
+        return to_yaml(row.document), "application/yaml"
+    if fmt == "json":
+        return json.dumps(row.document, indent=2, ensure_ascii=False), "application/json"
+    spec = parse_contract(row.document)
+    if fmt == "jsonschema":
+        return json.dumps(row_schema(spec), indent=2), "application/schema+json"
+    doc: dict[str, Any] = odcs.to_odcs(spec)
+    return json.dumps(doc, indent=2, ensure_ascii=False), "application/json"

@@ -1,0 +1,33 @@
+"""Run the alembic history programmatically (`tollgate db upgrade`, `tollgate serve`, tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+import app
+
+
+def migrations_dir() -> Path:
+    """The `migrations/` folder beside the package (checkout, editable or image install)."""
+    for base in (Path(app.__file__).resolve().parents[1], Path.cwd()):
+        if (base / "migrations" / "env.py").is_file():
+            return base / "migrations"
+    raise FileNotFoundError("cannot find the migrations/ folder next to the app package or in .")
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    command.downgrade(alembic_config(url), revision)
