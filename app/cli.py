@@ -22,8 +22,11 @@ from app.db import migrate
 from app.db.engine import make_engine, make_sessionmaker, transaction
 from app.problems import TollgateError
 
-CONTRACT_SUFFIXES = {".yaml": "application/yaml", ".yml": "application/yaml",
-                     ".json": "application/json"}
+CONTRACT_SUFFIXES = {
+    ".yaml": "application/yaml",
+    ".yml": "application/yaml",
+    ".json": "application/json",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,24 +48,36 @@ def _parser() -> argparse.ArgumentParser:
 
     apply = sub.add_parser("apply", help="register every contract file in a folder (GitOps)")
     apply.add_argument("paths", nargs="+", type=Path, help="folders or contract files")
-    apply.add_argument("--url", default=os.environ.get("TOLLGATE_URL"),
-                       help="register through this server's API instead of the database")
-    apply.add_argument("--key", default=os.environ.get("TOLLGATE_API_KEY"),
-                       help="API key for --url (default TOLLGATE_API_KEY)")
+    apply.add_argument(
+        "--url",
+        default=os.environ.get("TOLLGATE_URL"),
+        help="register through this server's API instead of the database",
+    )
+    apply.add_argument(
+        "--key",
+        default=os.environ.get("TOLLGATE_API_KEY"),
+        help="API key for --url (default TOLLGATE_API_KEY)",
+    )
     apply.add_argument("--allow-breaking", action="store_true", help="admin: force refused changes")
     apply.set_defaults(func=_apply)
 
-    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(required=True,
-                                                                          metavar="ACTION")
+    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(
+        required=True, metavar="ACTION"
+    )
     create = keys.add_parser("create", help="create a key and print its secret once")
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
-    create.add_argument("--contracts", action="append", default=[],
-                        help="contract-name glob for a producer (repeatable)")
+    create.add_argument(
+        "--contracts",
+        action="append",
+        default=[],
+        help="contract-name glob for a producer (repeatable)",
+    )
     create.add_argument("--name", default="created with the CLI")
     create.set_defaults(func=_keys_create)
 
-    db = sub.add_parser("db", help="database schema").add_subparsers(required=True,
-                                                                     metavar="ACTION")
+    db = sub.add_parser("db", help="database schema").add_subparsers(
+        required=True, metavar="ACTION"
+    )
     db.add_parser("upgrade", help="apply the alembic migrations").set_defaults(func=_db_upgrade)
     return parser
 
@@ -90,11 +105,10 @@ def _serve(args: argparse.Namespace) -> int:
     from app.main import create_app
 
     settings = _settings(args.data_dir)
-    host = args.host or settings.host
-    port = args.port or settings.port
+    host = args.host if args.host is not None else settings.host
+    port = args.port if args.port is not None else settings.port
     migrate.upgrade(settings.database_url)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
-                proxy_headers=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
     return 0
 
 
@@ -104,11 +118,11 @@ def _keys_create(args: argparse.Namespace) -> int:
         print("--contracts applies to producer keys only", file=sys.stderr)
         return 2
     settings = _settings()
-    with make_sessionmaker(make_engine(settings.database_url))() as session:
-        with transaction(session):
-            key, secret = auth_service.create_key(
-                session, name=args.name, role=role, contracts=args.contracts
-            )
+    maker = make_sessionmaker(make_engine(settings.database_url))
+    with maker() as session, transaction(session):
+        key, secret = auth_service.create_key(
+            session, name=args.name, role=role, contracts=args.contracts
+        )
     print(f"created {role.value} key {key.id}; its secret (shown once):", file=sys.stderr)
     print(secret)
     return 0
@@ -148,8 +162,9 @@ def _db_registrar(args: argparse.Namespace) -> Registrar:
 
     def register(path: Path) -> tuple[str, str]:
         try:
-            spec = contracts_service.read_document(path.read_bytes(), CONTRACT_SUFFIXES.get(
-                path.suffix, "application/yaml"))
+            spec = contracts_service.read_document(
+                path.read_bytes(), CONTRACT_SUFFIXES.get(path.suffix, "application/yaml")
+            )
             with maker() as session, transaction(session):
                 reg = contracts_service.register(
                     session, spec=spec, principal=principal, allow_breaking=args.allow_breaking
@@ -171,9 +186,12 @@ def _http_registrar(args: argparse.Namespace) -> Registrar:
     def register(path: Path) -> tuple[str, str]:
         media = CONTRACT_SUFFIXES.get(path.suffix, "application/yaml")
         try:
-            response = client.post("/v1/contracts", content=path.read_bytes(),
-                                   params={"allow_breaking": "true"} if args.allow_breaking else {},
-                                   headers={"Content-Type": media})
+            response = client.post(
+                "/v1/contracts",
+                content=path.read_bytes(),
+                params={"allow_breaking": "true"} if args.allow_breaking else {},
+                headers={"Content-Type": media},
+            )
         except (httpx.HTTPError, OSError) as exc:
             return "refused", str(exc)
         if response.status_code in (200, 201):

@@ -55,7 +55,9 @@ def require_writer(principal: PrincipalDep) -> Principal:
 AdminDep = Annotated[Principal, Depends(require_admin)]
 WriterDep = Annotated[Principal, Depends(require_writer)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
-Cursor = Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")]
+Cursor = Annotated[
+    str | None, Query(max_length=2000, description="next_cursor of the previous page")
+]
 LimitDefault = DEFAULT_LIMIT
 
 

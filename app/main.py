@@ -75,9 +75,8 @@ def ensure_admin_key(app: FastAPI) -> None:
         except IntegrityError:  # another replica inserted the same key first
             return
     if secret:
-        print(
-            f"\n  Tollgate generated the first admin key (shown once, store it now):\n"
-            f"    {secret}\n",
-            file=sys.stderr,
-            flush=True,
+        sys.stderr.write(
+            "\n  Tollgate generated the first admin key (shown once, store it now):\n"
+            f"    {secret}\n\n"
         )
+        sys.stderr.flush()

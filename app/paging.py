@@ -32,6 +32,10 @@ def decode_cursor(cursor: str, arity: int) -> list[str]:
         values = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         values = None
-    if not (isinstance(values, list) and len(values) == arity and all(isinstance(v, str) for v in values)):
+    if not (
+        isinstance(values, list)
+        and len(values) == arity
+        and all(isinstance(v, str) for v in values)
+    ):
         raise InvalidCursor(f"cursor {cursor[:80]!r} was not issued by this endpoint")
     return values

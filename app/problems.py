@@ -215,8 +215,9 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     incident = str(uuid.uuid4())
-    log.error("unhandled error %s on %s %s", incident, request.method, request.url.path,
-              exc_info=exc)
+    log.error(
+        "unhandled error %s on %s %s", incident, request.method, request.url.path, exc_info=exc
+    )
     return problem(
         request,
         500,

@@ -30,7 +30,11 @@ class AuthMiddleware:
             principal = await to_thread.run_sync(_authenticate, maker, secret)
         except TollgateError as exc:
             response = problem(
-                request, exc.status, type_=exc.type, title=exc.title, detail=exc.detail,
+                request,
+                exc.status,
+                type_=exc.type,
+                title=exc.title,
+                detail=exc.detail,
                 headers={"WWW-Authenticate": "Bearer"},
             )
             await response(scope, receive, send)

@@ -11,9 +11,7 @@ from app.db.engine import transaction
 from app.deps import AdminDep, Cursor, Limit, LimitDefault, SessionDep
 from app.problems import responses
 
-router = APIRouter(
-    prefix="/v1/keys", tags=["keys"], responses=responses(InvalidKey, NotAllowed)
-)
+router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=responses(InvalidKey, NotAllowed))
 
 
 @router.post("", status_code=201, response_model=KeyCreated)

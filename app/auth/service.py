@@ -75,7 +75,12 @@ def authenticate(session: Session, secret: str) -> Principal:
 
 
 def create_key(
-    session: Session, *, name: str, role: Role, contracts: Sequence[str] = (), secret: str | None = None
+    session: Session,
+    *,
+    name: str,
+    role: Role,
+    contracts: Sequence[str] = (),
+    secret: str | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns it with its secret, which is never stored."""
     secret = secret or new_secret()
@@ -96,8 +101,12 @@ def ensure_admin(session: Session, configured: str | None) -> str | None:
     """
     if configured:
         if repository.by_secret_hash(session, hash_secret(configured)) is None:
-            create_key(session, name="bootstrap admin (TOLLGATE_ADMIN_KEY)", role=Role.ADMIN,
-                       secret=configured)
+            create_key(
+                session,
+                name="bootstrap admin (TOLLGATE_ADMIN_KEY)",
+                role=Role.ADMIN,
+                secret=configured,
+            )
         return None
     if repository.any_live_admin(session):
         return None
@@ -105,7 +114,9 @@ def ensure_admin(session: Session, configured: str | None) -> str | None:
     return secret
 
 
-def list_keys(session: Session, *, cursor: str | None, limit: int) -> tuple[list[ApiKey], str | None]:
+def list_keys(
+    session: Session, *, cursor: str | None, limit: int
+) -> tuple[list[ApiKey], str | None]:
     after = None
     if cursor:
         created, key_id = decode_cursor(cursor, 2)

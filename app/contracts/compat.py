@@ -413,6 +413,8 @@ def _show(value: Any) -> str:
         return "none"
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return str(value)
 
 

@@ -1,37 +1,30 @@
 """Open Data Contract Standard v3 interchange for the subset that maps onto SPEC §1. Pure.
 
 Export carries what ODCS cannot say in `customProperties` (vendor `tollgate`), so that
-contract → ODCS → contract is identical. Import refuses, one error per field, whatever it cannot map.
+contract → ODCS → contract is identical. Import refuses each field it cannot map, by its ODCS path.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from typing import Any
 
 from app.contracts.parsing import DocumentError, canonical
-from app.contracts.spec import (
-    DATASET_CHECK_KINDS,
-    FLOAT_TYPES,
-    INTEGER_TYPES,
-    ROW_CHECK_KINDS,
-    ColumnType,
-    ContractSpec,
-    format_duration,
-    parse_duration,
-)
+from app.contracts.spec import FLOAT_TYPES, INTEGER_TYPES, ROW_CHECK_KINDS, ColumnType, ContractSpec
 
 API_VERSION = "v3.2.0"
 VENDOR = "tollgate"
 
 T = ColumnType
-_LOGICAL = {t: "integer" for t in INTEGER_TYPES} | {t: "number" for t in FLOAT_TYPES} | {
+_LOGICAL = dict.fromkeys(INTEGER_TYPES, "integer") | dict.fromkeys(FLOAT_TYPES, "number") | {
     T.BOOL: "boolean", T.STRING: "string", T.BINARY: "string", T.DATE: "date",
     T.TIMESTAMP: "timestamp",
 }
-_FORMAT = {t: ("u" if t.value[0] == "u" else "i") + t.value.lstrip("uint") for t in INTEGER_TYPES}
-_FORMAT |= {T.FLOAT32: "f32", T.FLOAT64: "f64", T.BINARY: "binary"}
+_FORMAT = {T.INT8: "i8", T.INT16: "i16", T.INT32: "i32", T.INT64: "i64", T.UINT8: "u8",
+           T.UINT16: "u16", T.UINT32: "u32", T.UINT64: "u64", T.FLOAT32: "f32", T.FLOAT64: "f64",
+           T.BINARY: "binary"}
 _BY_FORMAT = {f: t for t, f in _FORMAT.items()}
 _BY_LOGICAL = {"string": T.STRING, "integer": T.INT64, "number": T.FLOAT64, "boolean": T.BOOL,
                "date": T.DATE, "timestamp": T.TIMESTAMP, "datetime": T.TIMESTAMP}
@@ -46,11 +39,15 @@ _PHYSICAL = {t.value: t for t in T} | {
 }
 _LENGTH_OPTS = {"min_length": "minLength", "max_length": "maxLength"}
 _SLA_UNITS = {"d": "d", "h": "h", "m": "min", "s": "s"}
-_UNIT_WORDS = {"d": ("d", "day", "days"), "h": ("h", "hr", "hour", "hours"),
-               "m": ("m", "min", "mins", "minute", "minutes"), "s": ("s", "sec", "second", "seconds")}
+_SECONDS = {**dict.fromkeys(("d", "day", "days"), 86400), **dict.fromkeys(("h", "hours"), 3600),
+            **dict.fromkeys(("m", "min", "minutes"), 60), **dict.fromkeys(("s", "seconds"), 1)}
+_ROW_OPS = {"mustBe": (("min", "max"), 0), "mustBeBetween": (("min", "max"), 0),
+            "mustBeGreaterOrEqualTo": (("min",), 0), "mustBeGreaterThan": (("min",), 1),
+            "mustBeLessOrEqualTo": (("max",), 0), "mustBeLessThan": (("max",), -1)}
 _HARMLESS = {"deprecated": False, "primaryKey": False, "partitioned": False,
              "criticalDataElement": False, "primaryKeyPosition": -1, "partitionKeyPosition": -1}
 _COMMENTARY = ("id", "name", "description", "dimension", "businessImpact")
+_NO_MAPPING = "has no equivalent in a Tollgate contract"
 
 
 def is_odcs(data: Any) -> bool:
@@ -58,6 +55,8 @@ def is_odcs(data: Any) -> bool:
     return (isinstance(data, dict) and data.get("kind") == "DataContract"
             and str(data.get("apiVersion", "")).startswith("v3"))
 
+
+# --- export -------------------------------------------------------------------------------------
 
 def _cp(prop: str, value: Any) -> dict[str, Any]:
     return {"property": prop, "value": value, "vendor": VENDOR}
@@ -101,17 +100,18 @@ def to_odcs(spec: ContractSpec) -> dict[str, Any]:
     sla: list[tuple[int, dict[str, Any]]] = []
     for i, check in enumerate(doc.get("checks", [])):
         if "freshness" in check:
-            n, unit = re.fullmatch(r"(\d+)(\w)", check["freshness"]["max_age"]).groups()  # type: ignore[union-attr]
-            entry = {"property": "latency", "value": int(n), "unit": _SLA_UNITS[unit],
+            age = check["freshness"]["max_age"]  # canonical: <n><unit> in the largest exact unit
+            entry = {"property": "latency", "value": int(age[:-1]), "unit": _SLA_UNITS[age[-1]],
                      "element": f"{name}.{check['freshness']['column']}"}
             if "severity" in check:
                 entry["customProperties"] = [_cp("severity", check["severity"])]
             sla.append((i, entry))
         elif "row_count" in check:
             lo, hi = check["row_count"].get("min"), check["row_count"].get("max")
-            ops = ({"mustBe": lo} if lo == hi else {"mustBeBetween": [lo, hi]} if lo is not None
-                   and hi is not None else {"mustBeGreaterOrEqualTo": lo} if lo is not None
-                   else {"mustBeLessOrEqualTo": hi})
+            if lo is not None and hi is not None:
+                ops = {"mustBe": lo} if lo == hi else {"mustBeBetween": [lo, hi]}
+            else:
+                ops = {"mustBeGreaterOrEqualTo": lo} if hi is None else {"mustBeLessOrEqualTo": hi}
             q = {"type": "library", "metric": "rowCount", **ops}
             quality.append((i, _quality(q, check, "completeness")))
         else:
@@ -144,7 +144,8 @@ def _export_column(col: dict[str, Any]) -> dict[str, Any]:
     for i, check in enumerate(col.get("checks", [])):
         kind = next(k for k in ROW_CHECK_KINDS if k in check)
         arg = check[kind]
-        if "severity" in check or "mostly" in check:
+        if "severity" in check or "mostly" in check:  # not a plain constraint: a quality rule
+            q: dict[str, Any]
             if kind in ("in_set", "matches"):
                 args = {"validValues": arg} if kind == "in_set" else {"pattern": f"^(?:{arg})$"}
                 q = {"type": "library", "metric": "invalidValues", "arguments": args,
@@ -172,10 +173,12 @@ def _export_column(col: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# --- import -------------------------------------------------------------------------------------
+
 def from_odcs(data: dict[str, Any]) -> dict[str, Any]:
     """An ODCS v3 document → a contract document for parse_contract; DocumentError if unmappable."""
     reader = _Reader()
-    doc = reader.document(data)
+    doc = reader.document(reader.node(data, ""))
     if reader.errors:
         raise DocumentError(reader.errors)
     return doc
@@ -186,17 +189,23 @@ def _at(base: str, key: str | int) -> str:
 
 
 def _unanchor(pattern: str) -> str:
-    """An ODCS (JSON-Schema-like, search) pattern → a full-match `matches` with the same meaning."""
+    """An ODCS (JSON-Schema-like, search) pattern → a full-match `matches` of the same meaning."""
     if pattern.startswith("^(?:") and pattern.endswith(")$"):
-        return pattern[4:-2]  # our own export: the runtime wraps it back into this very text
-    tail = len(pattern) - len(pattern.rstrip("\\$")) if pattern.endswith("$") else 0
-    if pattern.startswith("^") and tail and "|" not in pattern and re.search(r"(?<!\\)(\\\\)*\$$",
-                                                                            pattern):
-        return pattern
+        return pattern[4:-2]  # our export: the validator wraps it back into this very text
+    if pattern.startswith("^") and "|" not in pattern and re.search(r"(?<!\\)(\\\\)*\$\Z", pattern):
+        return pattern  # anchored at both ends without alternation: search = full match
     return f"(?s:.*)(?:{pattern})(?s:.*)"
 
 
+def _whole(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, float) and value.is_integer() else None
+
+
 class _Reader:
+    """Maps ODCS nodes by popping what it understands; whatever is left is refused."""
+
     def __init__(self) -> None:
         self.errors: list[dict[str, str]] = []
 
@@ -204,11 +213,9 @@ class _Reader:
         self.errors.append({"path": path, "message": message})
 
     def rest(self, node: dict[str, Any], path: str, ignore: tuple[str, ...] = ()) -> None:
-        """Refuse every field left in `node` that carries something (an unmapped field)."""
         for key, value in node.items():
-            if key in ignore or value in (None, [], {}) or _HARMLESS.get(key, ...) == value:
-                continue
-            self.refuse(_at(path, key), "has no equivalent in a Tollgate contract")
+            if key not in ignore and value not in (None, [], {}) and _HARMLESS.get(key) != value:
+                self.refuse(_at(path, key), _NO_MAPPING)
 
     def node(self, value: Any, path: str) -> dict[str, Any]:
         if isinstance(value, dict):
@@ -243,32 +250,28 @@ class _Reader:
             return checks
         return [checks[k] for k in order]
 
-    def document(self, data: dict[str, Any]) -> dict[str, Any]:
-        doc = dict(data)
+    def document(self, doc: dict[str, Any]) -> dict[str, Any]:
         for key in ("apiVersion", "kind", "id", "status", "contractCreatedTs"):
             doc.pop(key, None)
         cps = self.custom(doc, "", ("compatibility", "onViolation", "consumers", "features",
                                     "unversioned", "checkOrder"))
-        out: dict[str, Any] = {k: cps[c] for k, c in (("compatibility", "compatibility"),
-                               ("on_violation", "onViolation"), ("consumers", "consumers"),
-                               ("features", "features")) if c in cps}
-        if "name" in doc:
-            out["name"] = doc.pop("name")
-        if doc.get("version") is not None and not cps.get("unversioned"):
-            out["version"] = doc.pop("version")
-        doc.pop("version", None)
+        out = {k: cps[c] for k, c in (("compatibility", "compatibility"), ("features", "features"),
+               ("on_violation", "onViolation"), ("consumers", "consumers")) if c in cps}
+        out["name"] = doc.pop("name", None)
+        version = doc.pop("version", None)
+        if version is not None and not cps.get("unversioned"):
+            out["version"] = version
         description = doc.pop("description", None)
         if isinstance(description, str):
             out["description"] = description
         elif description is not None:
             node = self.node(description, "description")
-            if node.get("purpose") is not None:
-                out["description"] = node.pop("purpose")
+            out["description"] = node.pop("purpose", None)
             self.rest(node, "description")
-        if isinstance(doc.get("team"), dict):
+        if isinstance(doc.get("team"), dict):  # v3.1+; a v3.0 list of members names no team
             team = doc.pop("team")
             out["owner"] = team.get("name")
-            self.rest({k: v for k, v in team.items() if k not in ("name", "id")}, "team")
+            self.rest({k: v for k, v in team.items() if k != "name"}, "team", ("id",))
         schema = self.items(doc.pop("schema", None), "schema")
         if not schema:
             self.refuse("schema", "a contract needs one schema object with its properties")
@@ -279,22 +282,19 @@ class _Reader:
         for i, item in enumerate(self.items(doc.pop("slaProperties", None), "slaProperties")):
             checks.append(self.freshness(self.node(item, f"slaProperties[{i}]"),
                                          f"slaProperties[{i}]", default))
-        checks = self.ordered(checks, cps.get("checkOrder"), "customProperties")
-        if checks:
-            out["checks"] = checks
+        out["checks"] = self.ordered(checks, cps.get("checkOrder"), "customProperties")
         self.rest(doc, "")
-        return out
+        return {k: v for k, v in out.items() if v is not None}
 
     def schema(self, obj: dict[str, Any], out: dict[str, Any]) -> list[Any]:
         path = "schema[0]"
-        out.setdefault("name", obj.get("name"))
+        if out["name"] is None:
+            out["name"] = obj.get("name")
         if obj.pop("logicalType", "object") != "object":
             self.refuse(_at(path, "logicalType"), "a contract's schema object is an object")
-        if obj.get("businessName") is not None:
-            out["title"] = obj.pop("businessName")
-        if obj.get("description") is not None and obj["description"] == out.setdefault(
-                "description", obj["description"]):
-            obj.pop("description")
+        out["title"] = obj.pop("businessName", None)
+        if out.get("description") is None or obj.get("description") == out["description"]:
+            out["description"] = obj.pop("description", None)
         props = self.items(obj.pop("properties", None), _at(path, "properties"))
         out["columns"] = [self.column(self.node(p, f"{path}.properties[{i}]"),
                                       f"{path}.properties[{i}]") for i, p in enumerate(props)]
@@ -302,22 +302,23 @@ class _Reader:
         for i, item in enumerate(self.items(obj.pop("quality", None), _at(path, "quality"))):
             qpath = f"{path}.quality[{i}]"
             q = self.node(item, qpath)
-            metric, check = self.metric(q, qpath), self.common(q, qpath)
+            metric, check = self.metric(q), self.common(q, qpath)
+            if metric not in ("rowCount", "duplicateValues"):
+                self.refuse(qpath, "only rowCount and duplicateValues map onto dataset checks")
+                continue
             if metric == "rowCount":
                 check["row_count"] = self.row_count(q, qpath)
-            elif metric == "duplicateValues":
+            else:
                 args = self.node(q.pop("arguments", None), _at(qpath, "arguments"))
                 check["unique"] = args.pop("properties", None)
                 self.rest(args, _at(qpath, "arguments"))
                 check |= self.tolerance(q, qpath, check.pop("mostly", None))
-            else:
-                self.refuse(qpath, "only rowCount and duplicateValues map onto dataset checks")
             self.rest(q, qpath, _COMMENTARY)
             checks.append(check)
         self.rest(obj, path, ("name", "physicalType", "id"))
         return checks
 
-    def metric(self, q: dict[str, Any], path: str) -> Any:
+    def metric(self, q: dict[str, Any]) -> Any:
         if q.pop("type", "library") != "library":
             return None
         return q.pop("metric", None) or q.pop("rule", None)
@@ -326,14 +327,18 @@ class _Reader:
         check: dict[str, Any] = {"severity": q.pop("severity", "error")}
         if check["severity"] not in ("error", "warning"):
             self.refuse(_at(path, "severity"), "severity is error or warning")
-        check |= self.custom(q, path, ("mostly",))
-        return check
+        return check | self.custom(q, path, ("mostly",))
 
     def tolerance(self, q: dict[str, Any], path: str, mostly: Any) -> dict[str, Any]:
+        """`mustBe: 0` → every row; `mustBeLessOrEqualTo: p` in percent → mostly 1 - p/100."""
         unit, ops = q.pop("unit", "rows"), {k: q.pop(k) for k in list(q) if k.startswith("must")}
-        limit = ops.get("mustBe", ops.get("mustBeLessOrEqualTo"))
-        if len(ops) != 1 or isinstance(limit, bool) or not isinstance(limit, int | float) or not (
-                0 <= limit < 100 if unit == "percent" and "mustBe" not in ops else limit == 0):
+        limit: Any = next(iter(ops.values())) if len(ops) == 1 else None
+        op = next(iter(ops), None)
+        zero = limit == 0 and op in ("mustBe", "mustBeLessOrEqualTo")
+        percent = unit == "percent" and op == "mustBeLessOrEqualTo"
+        number = isinstance(limit, int | float) and not isinstance(limit, bool)
+        if not number or unit not in ("rows", "percent") or not (zero or (percent and
+                                                                           0 <= limit < 100)):
             self.refuse(path, "the tolerance must be `mustBe: 0`, or `mustBeLessOrEqualTo: <p>` "
                               "with `unit: percent` (0 <= p < 100)")
             return {}
@@ -342,71 +347,73 @@ class _Reader:
         return {} if mostly is None else {"mostly": mostly}
 
     def row_count(self, q: dict[str, Any], path: str) -> dict[str, Any]:
-        ops = {k: q.pop(k) for k in list(q) if k.startswith("must")}
-        between = ops.pop("mustBeBetween", None) or [None, None]
-        lo = ops.pop("mustBeGreaterOrEqualTo", ops.get("mustBe", between[0]))
-        hi = ops.pop("mustBeLessOrEqualTo", ops.pop("mustBe", between[-1]))
-        if "mustBeGreaterThan" in ops:
-            lo = ops.pop("mustBeGreaterThan") + 1
-        if "mustBeLessThan" in ops:
-            hi = ops.pop("mustBeLessThan") - 1
-        self.rest(ops, path)
+        bounds: dict[str, Any] = {}
+        for op in [k for k in q if k.startswith("must")]:
+            value = q.pop(op)
+            values = value if op == "mustBeBetween" and isinstance(value, list) else [value]
+            keys, shift = _ROW_OPS.get(op, ((), 0))
+            whole = [_whole(v) for v in values * (2 if op == "mustBe" else 1)]
+            if len(whole) != len(keys) or None in whole:
+                self.refuse(_at(path, op), "a row count bound is a whole number (mustBe…)")
+                continue
+            bounds |= {k: w + shift for k, w in zip(keys, whole, strict=True) if w is not None}
         if q.pop("unit", "rows") != "rows":
             self.refuse(_at(path, "unit"), "a row count is in rows")
-        return {k: int(v) if isinstance(v, float) and v.is_integer() else v
-                for k, v in (("min", lo), ("max", hi)) if v is not None}
+        return bounds
 
     def freshness(self, sla: dict[str, Any], path: str, default: Any) -> dict[str, Any]:
-        check: dict[str, Any] = self.custom(sla, path, ("severity",))
+        check = self.custom(sla, path, ("severity",))
         if sla.pop("property", None) not in ("latency", "freshness"):
             self.refuse(_at(path, "property"), "only latency maps onto a Tollgate freshness check")
-        value, unit = sla.pop("value", None), str(sla.pop("unit", "")).lower()
-        size = next((parse_duration(f"1{u}") for u, w in _UNIT_WORDS.items() if unit in w), None)
-        seconds = value * size if isinstance(value, int | float) and size else None
-        if seconds is None or seconds != int(seconds) or seconds < 1:
+        value, size = sla.pop("value", None), _SECONDS.get(str(sla.pop("unit", "")).lower(), 0)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        seconds = value * size if number and math.isfinite(value) else 0
+        if seconds < 1 or seconds != int(seconds):
             self.refuse(_at(path, "value"), "latency needs a positive value in d, h, min or s")
-            seconds = 1
         element = str(sla.pop("element", None) or default or "")
         if not element or "," in element:
             self.refuse(_at(path, "element"), "latency needs the one timestamp column it is on")
-        check["freshness"] = {"column": element.rsplit(".", 1)[-1],
-                              "max_age": format_duration(int(seconds))}
+        check["freshness"] = {"column": element.rsplit(".", 1)[-1], "max_age": f"{int(seconds)}s"}
         self.rest(sla, path, ("id", "description", "driver"))
         return check
 
     def column(self, p: dict[str, Any], path: str) -> dict[str, Any]:
-        col: dict[str, Any] = {"name": p.pop("name", None), "type": self.column_type(p, path)}
-        col["nullable"] = not p.pop("required", False)
-        col["unique"] = p.pop("unique", False)
-        if p.get("description") is not None:
-            col["description"] = p.pop("description")
         opts = self.node(p.pop("logicalTypeOptions", None) or {}, _at(path, "logicalTypeOptions"))
-        inline: list[dict[str, Any]] = []
+        col: dict[str, Any] = {"name": p.pop("name", None), "type": self.column_type(p, opts, path)}
+        required = p.pop("required", False)
+        if not isinstance(required, bool):
+            self.refuse(_at(path, "required"), "expected true or false")
+        col |= {"nullable": required is not True, "unique": p.pop("unique", False)}
+        col["description"] = p.pop("description", None)
+        checks: list[dict[str, Any]] = []
         bounds = {b: opts.pop(f"{b}imum") for b in ("min", "max") if f"{b}imum" in opts}
         if bounds:
-            inline.append({"in_range": bounds})
+            checks.append({"in_range": bounds})
+        values = []
         for i, item in enumerate(self.items(p.pop("enum", None), _at(path, "enum"))):
             value = self.node(item, f"{path}.enum[{i}]")
-            inline[len(inline) - (i > 0):] = [{"in_set": [*(inline[-1]["in_set"] if i else []),
-                                                          value.pop("value", None)]}]
+            values.append(value.pop("value", None))
             self.rest(value, f"{path}.enum[{i}]", ("id",))
+        if values:
+            checks.append({"in_set": values})
         if "pattern" in opts:
-            inline.append({"matches": _unanchor(str(opts.pop("pattern")))})
-        inline += [{k: opts.pop(o)} for k, o in _LENGTH_OPTS.items() if o in opts]
+            checks.append({"matches": _unanchor(str(opts.pop("pattern")))})
+        checks += [{k: opts.pop(o)} for k, o in _LENGTH_OPTS.items() if o in opts]
         self.rest(opts, _at(path, "logicalTypeOptions"))
         for i, item in enumerate(self.items(p.pop("quality", None), _at(path, "quality"))):
-            inline += self.row_quality(self.node(item, f"{path}.quality[{i}]"),
+            checks += self.row_quality(self.node(item, f"{path}.quality[{i}]"),
                                        f"{path}.quality[{i}]", col)
-        col["checks"] = self.ordered(inline, self.custom(p, path, ("checkOrder",)).get(
-            "checkOrder"), _at(path, "customProperties"))
+        order = self.custom(p, path, ("checkOrder",)).get("checkOrder")
+        col["checks"] = self.ordered(checks, order, _at(path, "customProperties"))
         self.rest(p, path, ("id",))
-        return col
+        return {k: v for k, v in col.items() if v is not None}
 
     def row_quality(self, q: dict[str, Any], path: str, col: dict[str, Any]) -> list[Any]:
-        typ, metric = q.get("type", "library"), self.metric(q, path)
+        custom, metric = q.get("type") == "custom", self.metric(q)
         check = self.common(q, path)
         args = self.node(q.pop("arguments", None) or {}, _at(path, "arguments"))
-        if typ == "custom" and q.pop("engine", None) == VENDOR:
+        if custom and q.get("engine") == VENDOR:
+            q.pop("engine")
             impl = self.node(q.pop("implementation", None), _at(path, "implementation"))
             if len(impl) != 1 or next(iter(impl)) not in ROW_CHECK_KINDS:
                 self.refuse(_at(path, "implementation"), "expected one Tollgate column check")
@@ -417,38 +424,37 @@ class _Reader:
                 check["matches"] = _unanchor(str(args.pop("pattern")))
             else:
                 check["in_set"] = args.pop("validValues")
-        elif metric in ("nullValues", "duplicateValues") and not args and check["severity"] == (
-                "error") and len(check) == 1 and not self.tolerance(q, path, None):
+        elif (metric in ("nullValues", "duplicateValues") and not args
+              and check == {"severity": "error"} and not self.tolerance(q, path, None)):
             col["nullable" if metric == "nullValues" else "unique"] = metric == "duplicateValues"
             check = {}
         else:
             self.refuse(path, "no Tollgate column check has this meaning")
+            return []
         self.rest(args, _at(path, "arguments"))
-        self.rest(q, path, (*_COMMENTARY, "type"))
+        self.rest(q, path, _COMMENTARY)
         return [check] if check else []
 
-    def column_type(self, p: dict[str, Any], path: str) -> str | None:
-        logical, physical = p.pop("logicalType", None), p.pop("physicalType", None)
-        opts = p.get("logicalTypeOptions")
-        opts = dict(opts) if isinstance(opts, dict) else {}
-        fmt = opts.pop("format", None)
-        if fmt == "yyyy-MM-dd" and logical == "date":
-            fmt = None
-        if opts.pop("timezone", True) is not True or opts.pop("defaultTimezone", "UTC") not in (
+    def column_type(self, p: dict[str, Any], opts: dict[str, Any], path: str) -> str | None:
+        """logicalType + physicalType (the exact width) or logicalTypeOptions.format → a type."""
+        logical, physical, fmt = p.pop("logicalType", None), p.pop("physicalType", None), None
+        if "format" in opts and not (logical == "date" and opts["format"] == "yyyy-MM-dd"):
+            fmt = opts["format"]
+        opts.pop("format", None)
+        if opts.pop("timezone", True) is not True or opts.pop("defaultTimezone", "Etc/UTC") not in (
                 "UTC", "Etc/UTC"):
-            self.refuse(_at(path, "logicalTypeOptions"), "timestamps are UTC instants in Tollgate")
-        if isinstance(p.get("logicalTypeOptions"), dict):
-            p["logicalTypeOptions"] = {k: v for k, v in p["logicalTypeOptions"].items()
-                                       if k in opts}
-        name = re.sub(r"\s*\(.*\)\s*$", "", str(physical)).strip().lower()
-        t = (_PHYSICAL.get(name) if physical is not None else _BY_FORMAT.get(str(fmt))
-             if fmt is not None else _BY_LOGICAL.get(str(logical)))
+            self.refuse(_at(path, "logicalTypeOptions"), "Tollgate timestamps are UTC instants")
+        name = re.sub(r"\s*\(.*\)$", "", str(physical).strip()).lower()
+        if physical is not None:
+            where, what, t = "physicalType", physical, _PHYSICAL.get(name)
+        elif fmt is not None:
+            where, what, t = "logicalTypeOptions.format", fmt, _BY_FORMAT.get(str(fmt))
+        else:
+            where, what, t = "logicalType", logical, _BY_LOGICAL.get(str(logical))
         if t is None:
-            where, what = ("physicalType", physical) if physical is not None else (
-                ("logicalTypeOptions.format", fmt) if fmt is not None else ("logicalType", logical))
             self.refuse(_at(path, where), f"{what!r} has no Tollgate column type")
             return None
-        if logical is not None and _BY_LOGICAL.get(logical) not in (t, _BY_LOGICAL[_LOGICAL[t]]):
+        if logical not in (None, _LOGICAL[t]) and (logical, t) != ("datetime", T.TIMESTAMP):
             self.refuse(_at(path, "logicalType"), f"{logical!r} does not fit {t.value}")
         if fmt is not None and _FORMAT.get(t) != fmt:
             self.refuse(_at(path, "logicalTypeOptions.format"), f"{fmt!r} does not fit {t.value}")

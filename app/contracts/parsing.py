@@ -52,7 +52,9 @@ def load_document(body: bytes | str, *, yaml_syntax: bool) -> Any:
     try:
         text = body.decode("utf-8") if isinstance(body, bytes) else body
     except UnicodeDecodeError as exc:
-        raise DocumentError([{"path": "", "message": f"not UTF-8 text (byte {exc.start})"}]) from exc
+        raise DocumentError(
+            [{"path": "", "message": f"not UTF-8 text (byte {exc.start})"}]
+        ) from exc
     try:
         data = yaml.load(text, Loader=_Yaml12Loader) if yaml_syntax else json.loads(text)
     except json.JSONDecodeError as exc:
@@ -112,9 +114,9 @@ def _path(loc: tuple[Any, ...], data: Any, err_type: str) -> str:
     """Render a pydantic loc as `columns[3].checks[0].in_range.min`, dropping union tags."""
     out, node = "", data
     for i, part in enumerate(loc):
-        if isinstance(node, dict) and isinstance(part, str) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and isinstance(part, str) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             node = node[part]
         elif not (err_type == "missing" and i == len(loc) - 1):
             continue
@@ -242,8 +244,10 @@ def _dataset_check_errors(spec: ContractSpec) -> Iterator[dict[str, str]]:
             if col is None:
                 yield _err(f"{path}.column", f"unknown column {check.freshness.column!r}")
             elif col.type not in (ColumnType.TIMESTAMP, ColumnType.DATE):
-                yield _err(f"{path}.column", f"freshness needs a timestamp or date column, "
-                           f"{col.name!r} is {col.type.value}")
+                yield _err(
+                    f"{path}.column",
+                    f"freshness needs a timestamp or date column, {col.name!r} is {col.type.value}",
+                )
         else:
             key = ("row_count", check.severity)
         if key in keys:

@@ -54,7 +54,7 @@ _DOCUMENT_BODY: dict[str, Any] = {
     }
 }
 FormatQuery = Annotated[Format | None, Query(alias="format", description="export format")]
-_EXPORTS = {
+_EXPORTS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The version, or with ?format= the document alone in that format.",
         "content": {
@@ -72,10 +72,17 @@ _EXPORTS = {
     response_model=RegistrationRead,
     openapi_extra=_DOCUMENT_BODY,
     responses={
-        200: {"description": "Identical to the latest version: nothing created.",
-              "model": RegistrationRead},
-        **responses(IncompatibleChange, VersionConflict, InvalidContract, PayloadTooLarge,
-                    UnsupportedMediaType),
+        200: {
+            "description": "Identical to the latest version: nothing created.",
+            "model": RegistrationRead,
+        },
+        **responses(
+            IncompatibleChange,
+            VersionConflict,
+            InvalidContract,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+        ),
     },
 )
 def register(
@@ -111,25 +118,28 @@ def list_contracts(
     )
 
 
-@router.get("/{name}", response_model=ContractVersionRead, responses={
-    **_EXPORTS, **responses(ContractNotFound)})
-def get_contract(
-    name: str, session: SessionDep, _: PrincipalDep, fmt: FormatQuery = None
-) -> Any:
+@router.get(
+    "/{name}",
+    response_model=ContractVersionRead,
+    responses={**_EXPORTS, **responses(ContractNotFound)},
+)
+def get_contract(name: str, session: SessionDep, _: PrincipalDep, fmt: FormatQuery = None) -> Any:
     """The latest version of a contract."""
     return _version_answer(service.get_latest(session, name), fmt)
 
 
-@router.get("/{name}/versions", response_model=VersionPage,
-            responses=responses(ContractNotFound))
+@router.get("/{name}/versions", response_model=VersionPage, responses=responses(ContractNotFound))
 def list_versions(name: str, session: SessionDep, _: PrincipalDep) -> VersionPage:
     """Every version of a contract, oldest first."""
     rows = service.list_versions(session, name)
     return VersionPage(items=[VersionSummary.model_validate(r) for r in rows], next_cursor=None)
 
 
-@router.get("/{name}/versions/{version}", response_model=ContractVersionRead,
-            responses={**_EXPORTS, **responses(ContractNotFound, VersionNotFound)})
+@router.get(
+    "/{name}/versions/{version}",
+    response_model=ContractVersionRead,
+    responses={**_EXPORTS, **responses(ContractNotFound, VersionNotFound)},
+)
 def get_version(
     name: str, version: str, session: SessionDep, _: PrincipalDep, fmt: FormatQuery = None
 ) -> Any:
@@ -151,7 +161,10 @@ def _version_answer(row: Any, fmt: Format | None) -> Any:
     responses=responses(ContractNotFound, InvalidContract, UnsupportedMediaType),
 )
 def check_compatibility(
-    name: str, body: ContractBody, content_type: ContentType, session: SessionDep,
+    name: str,
+    body: ContractBody,
+    content_type: ContentType,
+    session: SessionDep,
     principal: PrincipalDep,
 ) -> CompatibilityReport:
     """Dry run: would this document register, with which bump and changes?"""
@@ -166,8 +179,9 @@ def check_compatibility(
     )
 
 
-@router.get("/{name}/diff", response_model=DiffRead,
-            responses=responses(ContractNotFound, VersionNotFound))
+@router.get(
+    "/{name}/diff", response_model=DiffRead, responses=responses(ContractNotFound, VersionNotFound)
+)
 def diff(
     name: str,
     session: SessionDep,

@@ -95,7 +95,8 @@ def register(
             changes=[c.as_dict() for c in reported_changes(verdict)],
             violations=[c.as_dict() for c in verdict.violations],
         )
-    assert verdict.bump is not None and verdict.next_version is not None
+    assert verdict.bump is not None
+    assert verdict.next_version is not None
     version = verdict.next_version
     if spec.version is not None:
         problem = compat.understated(latest.version, spec.version, verdict.bump)

@@ -1,4 +1,4 @@
-"""Prometheus collectors, one registry per app (no global state), and the middleware that feeds them."""
+"""Prometheus collectors, one registry per app (no global state), and their middleware."""
 
 from __future__ import annotations
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.db.engine import ping
 
 
 def readiness(session: Session, settings: Settings) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
-        session.execute(text("SELECT 1"))
+        ping(session)
         checks["database"] = "ok"
     except Exception as exc:  # any driver error means "not ready", never a 500
         checks["database"] = f"unreachable: {type(exc).__name__}"
