@@ -12,7 +12,7 @@ from app.auth.errors import NotAllowed
 from app.auth.service import Principal, Role
 from app.config import Settings
 from app.paging import DEFAULT_LIMIT, MAX_LIMIT
-from app.problems import PayloadTooLarge
+from app.problems import PayloadTooLarge, UnsupportedMediaType
 
 
 def get_settings(request: Request) -> Settings:
@@ -82,3 +82,17 @@ async def contract_body(request: Request) -> bytes:
 
 ContractBody = Annotated[bytes, Depends(contract_body)]
 ContentType = Annotated[str | None, Header(include_in_schema=False)]
+
+
+def json_only(request: Request) -> None:
+    """A JSON body must be sent as JSON: any other content type is a 415 (SPEC §5)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        raise UnsupportedMediaType(
+            f"content type {media[:100] or '(none)'!r} is not accepted here: send application/json"
+        )
+
+
+JsonOnly = Depends(json_only)

@@ -33,8 +33,10 @@ def problems(root: Path) -> list[str]:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
                 used = BUILDERS & {alias.name for alias in node.names}
                 if used:
-                    found.append(f"{rel}:{node.lineno}: imports {', '.join(sorted(used))} "
-                                 "outside a repository")
+                    found.append(
+                        f"{rel}:{node.lineno}: imports {', '.join(sorted(used))} "
+                        "outside a repository"
+                    )
     return found
 
 

@@ -26,7 +26,7 @@ def pytest_report_header() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if PG_URL:
         engine = make_engine(PG_URL)
         with engine.begin() as conn:
@@ -37,7 +37,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'tollgate.db'}"
     migrate.upgrade(url)
-    yield url
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -84,8 +84,9 @@ def make_key(client: TestClient) -> KeyMaker:
 
     def make(role: str, contracts: list[str] | None = None, name: str = "test") -> str:
         body = {"name": name, "role": role, "contracts": contracts or []}
-        response = client.post("/v1/keys", json=body,
-                               headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        response = client.post(
+            "/v1/keys", json=body, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+        )
         assert response.status_code == 201, response.text
         secret: str = response.json()["secret"]
         return secret

@@ -20,7 +20,7 @@ class AuthMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(PROTECTED_PREFIX):
+        if scope["type"] != "http" or not _protected(scope["path"]):
             await self.app(scope, receive, send)
             return
         request = Request(scope)
@@ -41,6 +41,10 @@ class AuthMiddleware:
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+
+def _protected(path: str) -> bool:
+    return path == PROTECTED_PREFIX.rstrip("/") or path.startswith(PROTECTED_PREFIX)
 
 
 def _bearer(header: str | None) -> str:

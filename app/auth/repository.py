@@ -12,8 +12,11 @@ from sqlalchemy.orm import Session
 from app.auth.models import ApiKey
 
 
-def by_secret_hash(session: Session, digest: str) -> ApiKey | None:
-    query = select(ApiKey).where(ApiKey.secret_sha256 == digest, ApiKey.deleted_at.is_(None))
+def by_secret_hash(session: Session, digest: str, *, deleted: bool = False) -> ApiKey | None:
+    """The live key with this digest (with deleted=True, also a deleted one)."""
+    query = select(ApiKey).where(ApiKey.secret_sha256 == digest)
+    if not deleted:
+        query = query.where(ApiKey.deleted_at.is_(None))
     return session.scalars(query).one_or_none()
 
 

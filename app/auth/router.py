@@ -8,13 +8,19 @@ from app.auth import service
 from app.auth.errors import InvalidKey, KeyNotFound, NotAllowed
 from app.auth.schemas import KeyCreate, KeyCreated, KeyPage, KeyRead
 from app.db.engine import transaction
-from app.deps import AdminDep, Cursor, Limit, LimitDefault, SessionDep
-from app.problems import responses
+from app.deps import AdminDep, Cursor, JsonOnly, Limit, LimitDefault, SessionDep
+from app.problems import UnsupportedMediaType, responses
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=responses(InvalidKey, NotAllowed))
 
 
-@router.post("", status_code=201, response_model=KeyCreated)
+@router.post(
+    "",
+    status_code=201,
+    response_model=KeyCreated,
+    dependencies=[JsonOnly],
+    responses=responses(UnsupportedMediaType),
+)
 def create_key(body: KeyCreate, session: SessionDep, _: AdminDep) -> KeyCreated:
     """Create an API key; its secret is shown in this answer only."""
     with transaction(session):

@@ -10,13 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.auth.service import Role
 
-Glob = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# No control characters: PostgreSQL text cannot hold NUL, and neither names nor globs need them.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+Glob = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_PRINTABLE)]
 
 
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_PRINTABLE)]
     role: Role
     contracts: Annotated[list[Glob], Field(max_length=100)] = Field(
         default_factory=list, description="contract-name globs (producers only), e.g. search_*"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import hmac
+import logging
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -19,6 +20,8 @@ from app.auth.errors import InvalidKey, KeyNotFound
 from app.auth.models import ApiKey
 from app.db.base import utcnow
 from app.paging import InvalidCursor, decode_cursor, encode_cursor
+
+log = logging.getLogger("tollgate")
 
 SECRET_PREFIX = "tg_"
 
@@ -100,13 +103,22 @@ def ensure_admin(session: Session, configured: str | None) -> str | None:
     Returns a newly generated secret (to be shown once), else None.
     """
     if configured:
-        if repository.by_secret_hash(session, hash_secret(configured)) is None:
+        key = repository.by_secret_hash(session, hash_secret(configured), deleted=True)
+        if key is None:
             create_key(
                 session,
                 name="bootstrap admin (TOLLGATE_ADMIN_KEY)",
                 role=Role.ADMIN,
                 secret=configured,
             )
+        elif key.deleted_at is not None:  # "ensured on every start", even after a DELETE
+            log.warning(
+                "TOLLGATE_ADMIN_KEY names a deleted key (%s); it is valid again. "
+                "Unset or rotate TOLLGATE_ADMIN_KEY to retire it for good.",
+                key.id,
+            )
+            key.deleted_at = None
+            session.flush()
         return None
     if repository.any_live_admin(session):
         return None
@@ -142,9 +154,12 @@ def delete_key(session: Session, key_id: str) -> None:
 
 def _parse_time(text: str) -> datetime:
     try:
-        return datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidCursor("cursor was not issued by this endpoint") from None
+    if parsed.tzinfo is None:  # ours always carry an offset; a naive one would fail in the query
+        raise InvalidCursor("cursor was not issued by this endpoint")
+    return parsed
 
 
 def _parse_uuid(text: str) -> uuid.UUID:

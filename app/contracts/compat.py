@@ -39,15 +39,8 @@ NEUTRAL = Effect.NEUTRAL
 LOOSENING = Effect.LOOSENING
 TIGHTENING = Effect.TIGHTENING
 BREAKING = Effect.BREAKING
-_ALLOWED: dict[Compatibility, frozenset[Effect]] = {
-    Compatibility.BACKWARD: frozenset({NEUTRAL, LOOSENING}),
-    Compatibility.BACKWARD_TRANSITIVE: frozenset({NEUTRAL, LOOSENING}),
-    Compatibility.FORWARD: frozenset({NEUTRAL, TIGHTENING}),
-    Compatibility.FORWARD_TRANSITIVE: frozenset({NEUTRAL, TIGHTENING}),
-    Compatibility.FULL: frozenset({NEUTRAL}),
-    Compatibility.FULL_TRANSITIVE: frozenset({NEUTRAL}),
-    Compatibility.NONE: frozenset(Effect),
-}
+_MODE_EFFECTS = {"backward": {LOOSENING}, "forward": {TIGHTENING}, "full": set(), "none": {*Effect}}
+_ALLOWED = {m: frozenset({NEUTRAL, *_MODE_EFFECTS[m.split("_")[0]]}) for m in Compatibility}
 _TRANSITIVE = frozenset(m for m in Compatibility if m.endswith("_transitive"))
 _BUMP_RANK = {Bump.PATCH: 0, Bump.MINOR: 1, Bump.MAJOR: 2}
 _SIGNED = {ColumnType(f"int{bits}"): bits for bits in (8, 16, 32, 64)}
@@ -92,9 +85,6 @@ class _Check:
     mostly: Decimal = Decimal(1)
     arg: Any = None
     order: tuple[str, ...] = field(default=())
-
-
-# ---- effects, bumps, modes, versions -------------------------------------------------------
 
 
 def combine(*effects: Effect) -> Effect:
@@ -170,9 +160,6 @@ def judge(history: Sequence[tuple[str, ContractSpec]], new: ContractSpec) -> Ver
     return Verdict(not violations, mode, bump, following, changes, violations)
 
 
-# ---- classification ------------------------------------------------------------------------
-
-
 def classify(old: ContractSpec, new: ContractSpec) -> list[Change]:
     """Every change from `old` to `new` (the version field is ignored), in document order."""
     changes = [
@@ -228,10 +215,8 @@ def _column_diff(old: Column, new: Column) -> Iterator[Change]:
         text = f"type of {name} {old.type} → {new.type}"
         yield Change("type_changed", f"{base}.type", _type_effect(old.type, new.type), text)
     if old.nullable != new.nullable:
-        effect, text = (
-            (LOOSENING if new.nullable else TIGHTENING),
-            f"{name} made {_nullability(new)}",
-        )
+        effect = LOOSENING if new.nullable else TIGHTENING
+        text = f"{name} made {_nullability(new)}"
         yield Change("nullable_changed", f"{base}.nullable", effect, text)
     if old.unique != new.unique:
         effect, verb = (TIGHTENING, "added") if new.unique else (LOOSENING, "removed")
@@ -257,9 +242,6 @@ def _type_effect(old: ColumnType, new: ColumnType) -> Effect:
     return TIGHTENING if widens(new, old) else BREAKING
 
 
-# ---- checks --------------------------------------------------------------------------------
-
-
 def _column_checks(col: Column) -> list[_Check]:
     out = []
     for check in col.checks:
@@ -279,17 +261,16 @@ def _dataset_checks(spec: ContractSpec) -> list[_Check]:
 
 def _dataset_check(check: DatasetCheck) -> _Check:
     sev, kind = check.severity, check.kind
-    if check.unique is not None:
-        key, cols = "+".join(check.unique), check.unique
-        ident, mostly = (kind, frozenset(cols)), check.effective_mostly
+    if check.unique is not None:  # identified by its set of columns: the order is notation
+        key, cols = "+".join(check.unique), tuple(check.unique)
+        path, mostly = f"checks.{kind}[{key}]", check.effective_mostly
         return _Check(
-            ident, kind, f"checks.{kind}[{key}]", f"unique on {key}", sev, mostly, None, tuple(cols)
+            (kind, frozenset(cols)), kind, path, f"{kind} on {key}", sev, mostly, None, cols
         )
     if check.freshness is not None:
         col, age = check.freshness.column, parse_duration(check.freshness.max_age)
-        return _Check(
-            (kind, col), kind, f"checks.{kind}[{col}]", f"freshness on {col}", sev, arg=age
-        )
+        path = f"checks.{kind}[{col}]"
+        return _Check((kind, col), kind, path, f"{kind} on {col}", sev, arg=age)
     bounds = _bounds(ColumnType.INT64, check.row_count)
     return _Check((kind,), kind, f"checks.{kind}", kind, sev, arg=bounds)
 
@@ -330,14 +311,10 @@ def _pair(old: _Check | None, new: _Check | None) -> Iterator[Change]:
         yield from _changed(old, new)
     elif old is not None:
         effect = LOOSENING if old.severity is Severity.ERROR else NEUTRAL
-        yield Change("check_removed", old.path, effect, f"{_named(old)} removed")
+        yield Change("check_removed", old.path, effect, f"{_label(old)} removed")
     elif new is not None:
         effect = TIGHTENING if new.severity is Severity.ERROR else NEUTRAL
-        yield Change("check_added", new.path, effect, f"{_named(new)} added")
-
-
-def _named(check: _Check) -> str:
-    return f"{check.severity} check {check.label}"
+        yield Change("check_added", new.path, effect, f"{_label(new)} added")
 
 
 def _severity_flip(old: _Check, new: _Check) -> Change:
@@ -428,9 +405,6 @@ def _set_effect(old: frozenset[Any], new: frozenset[Any]) -> tuple[Effect, str]:
     return (TIGHTENING if not added else BREAKING), text
 
 
-# ---- features ------------------------------------------------------------------------------
-
-
 def _features(old: ContractSpec, new: ContractSpec) -> Iterator[Change]:
     a, b = old.features, new.features
     if a == b:
@@ -446,12 +420,8 @@ def _features(old: ContractSpec, new: ContractSpec) -> Iterator[Change]:
     if a.timestamp != b.timestamp:
         yield _feature("timestamp", BREAKING, a.timestamp, b.timestamp)
     if a.columns != b.columns:
-        yield _feature(
-            "columns",
-            NEUTRAL,
-            ",".join(a.columns or ["(default)"]),
-            ",".join(b.columns or ["(default)"]),
-        )
+        before, after = (",".join(f.columns or ["(default)"]) for f in (a, b))
+        yield _feature("columns", NEUTRAL, before, after)
     if a.ttl != b.ttl:
         yield _feature("ttl", NEUTRAL, a.ttl or "none", b.ttl or "none")
 

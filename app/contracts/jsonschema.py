@@ -3,10 +3,14 @@
 Pure: shown as the OpenAPI 3.1 component `contract.<name>` and exported by `?format=jsonschema`.
 Only error-severity checks become constraints; a check with `mostly < 1` still does, and is marked
 in `x-mostly` (check kind → mostly) because JSON Schema has no notion of a tolerated fraction.
+Date and timestamp bounds, which JSON Schema cannot state, go to `x-minimum`/`x-maximum` and the
+description; so does a `matches` regex that is not also an ECMA-262 one (`x-pattern`).
 """
 
 from __future__ import annotations
 
+import re
+import warnings
 from typing import Any
 
 from app.contracts.spec import Column, ColumnCheck, ColumnType, ContractSpec, Severity
@@ -84,7 +88,12 @@ def _constrain(out: dict[str, Any], notes: list[str], col: Column, check: Column
     if check.in_set is not None:
         out["enum"] = [*check.in_set, None] if col.nullable else list(check.in_set)
     elif check.matches is not None:
-        out["pattern"] = f"^(?:{check.matches})$"
+        anchored = f"^(?:{check.matches})$"
+        if _portable(anchored):
+            out["pattern"] = anchored
+        else:  # RE2/Rust-only syntax (inline flags, \z, ...) is no ECMA-262 `pattern`
+            out["x-pattern"] = anchored
+            notes.append(f"Matches {anchored} (RE2/Rust syntax).")
     elif check.min_length is not None:
         out["minLength"] = check.min_length
     elif check.max_length is not None:
@@ -103,6 +112,19 @@ def _constrain(out: dict[str, Any], notes: list[str], col: Column, check: Column
             out["minimum"] = lo if "minimum" not in out else max(out["minimum"], lo)
         if hi is not None:
             out["maximum"] = hi if "maximum" not in out else min(out["maximum"], hi)
+
+
+def _portable(regex: str) -> bool:
+    """Conservatively: is this RE2/Rust regex also an ECMA-262 regex of the same meaning?"""
+    if re.search(r"\(\?[A-Za-z]|\\[AzZQEC]", regex):
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            re.compile(regex)
+        except (re.error, FutureWarning, DeprecationWarning):
+            return False
+    return True
 
 
 def _bounds_note(lo: Any, hi: Any) -> str:

@@ -110,14 +110,14 @@ def _pydantic_errors(exc: ValidationError, data: Any) -> list[dict[str, str]]:
     return [{"path": p, "message": " or ".join(m)} for p, m in by_path.items()]
 
 
-def _path(loc: tuple[Any, ...], data: Any, err_type: str) -> str:
+def _path(loc: tuple[str | int, ...], data: Any, err_type: str) -> str:
     """Render a pydantic loc as `columns[3].checks[0].in_range.min`, dropping union tags."""
     out, node = "", data
     for i, part in enumerate(loc):
         if (isinstance(node, dict) and isinstance(part, str) and part in node) or (
             isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         ):
-            node = node[part]
+            node = node[part]  # type: ignore[index]
         elif not (err_type == "missing" and i == len(loc) - 1):
             continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -300,7 +300,7 @@ def _canonical_bound(t: ColumnType, value: Any) -> Any:
         return float(value)
     if t in INTEGER_TYPES and isinstance(value, float) and value.is_integer():
         return int(value)
-    if t is ColumnType.TIMESTAMP:
+    if t in (ColumnType.TIMESTAMP, ColumnType.DATE):
         return _bound_value(t, value).isoformat().replace("+00:00", "Z")
     return value
 

@@ -87,10 +87,10 @@ _EXPORTS: dict[int | str, dict[str, Any]] = {
 )
 def register(
     body: ContractBody,
-    content_type: ContentType,
     session: SessionDep,
     principal: WriterDep,
     response: Response,
+    content_type: ContentType = None,
     allow_breaking: bool = False,
 ) -> RegistrationRead:
     """Register a contract version; 201 new, 200 identical to the latest."""
@@ -163,9 +163,9 @@ def _version_answer(row: Any, fmt: Format | None) -> Any:
 def check_compatibility(
     name: str,
     body: ContractBody,
-    content_type: ContentType,
     session: SessionDep,
     principal: PrincipalDep,
+    content_type: ContentType = None,
 ) -> CompatibilityReport:
     """Dry run: would this document register, with which bump and changes?"""
     service.require_batch_reader(principal, name)

@@ -29,9 +29,9 @@ from app.contracts.parsing import (
     parse_contract,
     to_yaml,
 )
-from app.contracts.spec import VERSION_PATTERN, ContractSpec, Format
+from app.contracts.spec import NAME_PATTERN, VERSION_PATTERN, ContractSpec, Format
 from app.db.base import utcnow
-from app.paging import decode_cursor, encode_cursor
+from app.paging import InvalidCursor, decode_cursor, encode_cursor
 from app.problems import UnsupportedMediaType
 
 FIRST_VERSION = "1.0.0"
@@ -59,11 +59,26 @@ def read_document(body: bytes, content_type: str | None) -> ContractSpec:
         raise InvalidContract("the request body is empty", errors=[])
     try:
         data = load_document(body, yaml_syntax=media in YAML_TYPES)
+    except DocumentError as exc:
+        raise InvalidContract(str(exc), errors=exc.errors) from None
+    except RecursionError:
+        # json and yaml parse recursively: hostile nesting must be a 422, not a 500.
+        raise _unreadable("the document is nested too deeply") from None
+    except ValueError as exc:
+        # e.g. an integer literal past Python's 4300-digit limit (raised by json and yaml).
+        raise _unreadable(str(exc).split(";")[0]) from None
+    try:
         if odcs.is_odcs(data):
             data = odcs.from_odcs(data)
         return parse_contract(data)
     except DocumentError as exc:
         raise InvalidContract(str(exc), errors=exc.errors) from None
+    except RecursionError:
+        raise _unreadable("the document is nested too deeply") from None
+
+
+def _unreadable(message: str) -> InvalidContract:
+    return InvalidContract(message, errors=[{"path": "", "message": message}])
 
 
 def register(
@@ -169,7 +184,9 @@ def diff(
 
 
 def get_contract(session: Session, name: str) -> Contract:
-    contract = repository.contract_by_name(session, name)
+    # A name no contract can have is unknown; never send it (NUL bytes, …) to the database.
+    valid = re.fullmatch(NAME_PATTERN, name) is not None
+    contract = repository.contract_by_name(session, name) if valid else None
     if contract is None:
         raise ContractNotFound(f"no contract named {name[:100]!r}")
     return contract
@@ -183,7 +200,7 @@ def get_latest(session: Session, name: str) -> ContractVersion:
 
 def get_version(session: Session, name: str, version: str) -> ContractVersion:
     contract = get_contract(session, name)
-    if not re.match(VERSION_PATTERN, version):
+    if not re.fullmatch(VERSION_PATTERN, version):
         raise VersionNotFound(f"{version[:40]!r} is not a version (MAJOR.MINOR.PATCH)")
     major, minor, patch = (int(p) for p in version.split("."))
     row = repository.version(session, contract, major, minor, patch)
@@ -200,6 +217,8 @@ def list_latest(
     session: Session, *, cursor: str | None, limit: int
 ) -> tuple[list[ContractVersion], str | None]:
     after = decode_cursor(cursor, 1)[0] if cursor else None
+    if after is not None and not re.fullmatch(NAME_PATTERN, after):
+        raise InvalidCursor(f"cursor {cursor!s:.80} was not issued by this endpoint")
     rows = list(repository.latest_versions(session, after=after, limit=limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.contracts import service as contracts_service
 from app.contracts.jsonschema import component_name, row_schema
+from app.contracts.spec import ContractSpec
 from app.deps import SessionDep, SettingsDep
 from app.ops import service
 from app.problems import PROBLEM_SCHEMA
@@ -54,8 +55,19 @@ def openapi(request: Request, session: SessionDep) -> JSONResponse:
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = PROBLEM_SCHEMA
     for spec in contracts_service.latest_specs(session):
-        schemas[component_name(spec.name)] = row_schema(spec)
+        schemas[component_name(spec.name)] = _component(spec)
     return JSONResponse(doc)
+
+
+def _component(spec: ContractSpec) -> dict[str, Any]:
+    """The row schema without its `title`: Swagger UI lists a schema by its title (capitalised)
+    and falls back to the component name, `contract.<name>`; the title leads the description."""
+    schema = row_schema(spec)
+    lead = schema.pop("title", None)
+    if lead and lead != spec.name:
+        rest = schema.get("description")
+        schema["description"] = f"{lead}.\n\n{rest}" if rest else f"{lead}."
+    return schema
 
 
 @router.get("/docs", include_in_schema=False)

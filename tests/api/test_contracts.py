@@ -23,7 +23,11 @@ def doc(**overrides: Any) -> dict[str, Any]:
         "owner": "shop",
         "columns": [
             {"name": "order_id", "type": "string", "nullable": False, "unique": True},
-            {"name": "amount", "type": "float64", "checks": [{"in_range": {"min": 0, "max": 1000}}]},
+            {
+                "name": "amount",
+                "type": "float64",
+                "checks": [{"in_range": {"min": 0, "max": 1000}}],
+            },
             {"name": "status", "type": "string", "checks": [{"in_set": ["new", "paid"]}]},
         ],
     }
@@ -46,7 +50,8 @@ def test_register_first_version_is_1_0_0(client: TestClient) -> None:
     assert len(body["fingerprint"]) == 64
     assert body["created_at"].endswith("Z") or body["created_at"].endswith("+00:00")
     assert body["document"]["compatibility"] == "backward"
-    assert body["bump"] is None and body["changes"] == []
+    assert body["bump"] is None
+    assert body["changes"] == []
 
 
 def test_reregistering_identical_document_is_a_200_noop(client: TestClient) -> None:
@@ -177,16 +182,18 @@ def test_bad_cursor_is_422(client: TestClient) -> None:
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 def test_exports_reregister_as_identical(client: TestClient, fmt: str) -> None:
     source = (CONTRACTS / "search_events.yaml").read_bytes()
-    first = client.post("/v1/contracts", content=source,
-                        headers={"Content-Type": "application/yaml"})
+    first = client.post(
+        "/v1/contracts", content=source, headers={"Content-Type": "application/yaml"}
+    )
     assert first.status_code == 201, first.text
     for url in ("/v1/contracts/search_events", "/v1/contracts/search_events/versions/1.0.0"):
         exported = client.get(f"{url}?format={fmt}")
         assert exported.status_code == 200
         media = "application/yaml" if fmt == "yaml" else "application/json"
         assert exported.headers["content-type"].startswith(media)
-        again = client.post("/v1/contracts", content=exported.content,
-                            headers={"Content-Type": media})
+        again = client.post(
+            "/v1/contracts", content=exported.content, headers={"Content-Type": media}
+        )
         assert again.status_code == 200, again.text
         assert again.json()["fingerprint"] == first.json()["fingerprint"]
 
@@ -204,12 +211,14 @@ def test_jsonschema_export(client: TestClient) -> None:
 
 def test_odcs_export_round_trips(client: TestClient) -> None:
     source = (CONTRACTS / "card_transactions.yaml").read_bytes()
-    first = client.post("/v1/contracts", content=source,
-                        headers={"Content-Type": "application/yaml"}).json()
+    first = client.post(
+        "/v1/contracts", content=source, headers={"Content-Type": "application/yaml"}
+    ).json()
     exported = client.get("/v1/contracts/card_transactions?format=odcs")
     assert exported.status_code == 200
     odcs = exported.json()
-    assert odcs["apiVersion"].startswith("v3") and odcs["kind"] == "DataContract"
+    assert odcs["apiVersion"].startswith("v3")
+    assert odcs["kind"] == "DataContract"
     again = client.post("/v1/contracts", json=odcs)
     assert again.status_code == 200, again.text
     assert again.json()["fingerprint"] == first["fingerprint"]
@@ -232,8 +241,13 @@ def test_compatibility_dry_run(client: TestClient) -> None:
     r = client.post("/v1/contracts/orders/compatibility", json=d)
     assert r.status_code == 200
     body = r.json()
-    assert body == {**body, "compatible": False, "mode": "backward", "bump": "minor",
-                    "next_version": "1.1.0"}
+    assert body == {
+        **body,
+        "compatible": False,
+        "mode": "backward",
+        "bump": "minor",
+        "next_version": "1.1.0",
+    }
     assert body["changes"][0]["effect"] == "tightening"
     assert body["changes"][0]["path"] == "columns.amount.checks.in_range"
     same = client.post("/v1/contracts/orders/compatibility", json=doc()).json()
@@ -260,15 +274,30 @@ def test_diff_between_versions(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("mutate", "path"),
     [
-        (lambda d: d["columns"][1]["checks"][0]["in_range"].update(min=5, max=1), "columns[1].checks[0].in_range.min"),
-        (lambda d: d["columns"][2].update(checks=[{"in_range": {"min": 0}}]), "columns[2].checks[0].in_range"),
-        (lambda d: d["columns"][1].update(checks=[{"matches": "x"}]), "columns[1].checks[0].matches"),
+        (
+            lambda d: d["columns"][1]["checks"][0]["in_range"].update(min=5, max=1),
+            "columns[1].checks[0].in_range.min",
+        ),
+        (
+            lambda d: d["columns"][2].update(checks=[{"in_range": {"min": 0}}]),
+            "columns[2].checks[0].in_range",
+        ),
+        (
+            lambda d: d["columns"][1].update(checks=[{"matches": "x"}]),
+            "columns[1].checks[0].matches",
+        ),
         (lambda d: d["columns"].append({"name": "amount", "type": "int8"}), "columns[3].name"),
         (lambda d: d["columns"][0].update(type="varchar"), "columns[0].type"),
         (lambda d: d["columns"][0].update(colour="red"), "columns[0].colour"),
         (lambda d: d.update(name="Bad-Name"), "name"),
-        (lambda d: d.update(features={"entity": ["nope"], "timestamp": "order_id"}), "features.entity[0]"),
-        (lambda d: d.update(checks=[{"freshness": {"column": "order_id", "max_age": "1 day"}}]), "checks[0].freshness.max_age"),
+        (
+            lambda d: d.update(features={"entity": ["nope"], "timestamp": "order_id"}),
+            "features.entity[0]",
+        ),
+        (
+            lambda d: d.update(checks=[{"freshness": {"column": "order_id", "max_age": "1 day"}}]),
+            "checks[0].freshness.max_age",
+        ),
         (lambda d: d["columns"][1]["checks"][0].update(mostly=1.5), "columns[1].checks[0].mostly"),
         (lambda d: d.update(checks=[{"row_count": {"min": 9, "max": 1}}]), "checks[0].row_count"),
     ],
@@ -295,18 +324,28 @@ def test_register_odcs_written_by_hand(client: TestClient) -> None:
         "name": "users",
         "version": "1.0.0",
         "status": "active",
-        "schema": [{
-            "name": "users",
-            "properties": [
-                {"name": "user_id", "logicalType": "integer", "physicalType": "int64",
-                 "required": True, "unique": True},
-                {"name": "email", "logicalType": "string"},
-            ],
-        }],
+        "schema": [
+            {
+                "name": "users",
+                "properties": [
+                    {
+                        "name": "user_id",
+                        "logicalType": "integer",
+                        "physicalType": "int64",
+                        "required": True,
+                        "unique": True,
+                    },
+                    {"name": "email", "logicalType": "string"},
+                ],
+            }
+        ],
     }
-    r = client.post("/v1/contracts", content=json.dumps(odcs),
-                    headers={"Content-Type": "application/json"})
+    r = client.post(
+        "/v1/contracts", content=json.dumps(odcs), headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 201, r.text
     cols = r.json()["document"]["columns"]
     assert [(c["name"], c["type"], c["nullable"]) for c in cols] == [
-        ("user_id", "int64", False), ("email", "string", True)]
+        ("user_id", "int64", False),
+        ("email", "string", True),
+    ]

@@ -20,7 +20,9 @@ REPO = Path(__file__).parents[2]
 TOLLGATE = [sys.executable, "-m", "app.cli"]
 
 
-def run(settings: Settings, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    settings: Settings, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "TOLLGATE_DATABASE_URL": settings.database_url,
@@ -59,10 +61,14 @@ def test_apply_reports_refused_files_and_exits_1(settings: Settings, folder: Pat
     (folder / "broken.yaml").write_text("name: broken\ncolumns: [{name: x, type: varchar}]\n")
     result = run(settings, "apply", str(folder))
     assert result.returncode == 1
-    lines = {line.split()[1].rsplit("/", 1)[-1]: line.split()[0] for line in
-             result.stdout.splitlines()}
-    assert lines == {"broken.yaml": "refused", "card_transactions.yaml": "refused",
-                     "search_events.yaml": "unchanged"}
+    lines = {
+        line.split()[1].rsplit("/", 1)[-1]: line.split()[0] for line in result.stdout.splitlines()
+    }
+    assert lines == {
+        "broken.yaml": "refused",
+        "card_transactions.yaml": "refused",
+        "search_events.yaml": "unchanged",
+    }
     assert "columns[0].type" in result.stdout
     assert "columns.amount_minor.type" in result.stdout or "amount_minor" in result.stdout
 
@@ -117,6 +123,9 @@ def test_serve_migrates_the_embedded_database_and_shows_the_first_admin_key(
     assert (settings.data_dir / "tollgate.db").is_file()
     assert httpx.get(f"{url}/readyz").json()["status"] == "ok"
     source = (REPO / "contracts" / "search_events.yaml").read_bytes()
-    r = httpx.post(f"{url}/v1/contracts", content=source,
-                   headers={"Authorization": f"Bearer {key}", "Content-Type": "application/yaml"})
+    r = httpx.post(
+        f"{url}/v1/contracts",
+        content=source,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/yaml"},
+    )
     assert r.status_code == 201, r.text

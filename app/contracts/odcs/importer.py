@@ -1,8 +1,4 @@
-"""Open Data Contract Standard v3 interchange for the subset that maps onto SPEC §1. Pure.
-
-Export carries what ODCS cannot say in `customProperties` (vendor `tollgate`), so that
-contract → ODCS → contract is identical. Import refuses each field it cannot map, by its ODCS path.
-"""
+"""ODCS v3 → contract document; every field that does not map is refused by its ODCS path."""
 
 from __future__ import annotations
 
@@ -11,174 +7,36 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from app.contracts.parsing import DocumentError, canonical
-from app.contracts.spec import FLOAT_TYPES, INTEGER_TYPES, ROW_CHECK_KINDS, ColumnType, ContractSpec
-
-API_VERSION = "v3.2.0"
-VENDOR = "tollgate"
-
-T = ColumnType
-_LOGICAL = dict.fromkeys(INTEGER_TYPES, "integer") | dict.fromkeys(FLOAT_TYPES, "number") | {
-    T.BOOL: "boolean", T.STRING: "string", T.BINARY: "string", T.DATE: "date",
-    T.TIMESTAMP: "timestamp",
-}
-_FORMAT = {T.INT8: "i8", T.INT16: "i16", T.INT32: "i32", T.INT64: "i64", T.UINT8: "u8",
-           T.UINT16: "u16", T.UINT32: "u32", T.UINT64: "u64", T.FLOAT32: "f32", T.FLOAT64: "f64",
-           T.BINARY: "binary"}
-_BY_FORMAT = {f: t for t, f in _FORMAT.items()}
-_BY_LOGICAL = {"string": T.STRING, "integer": T.INT64, "number": T.FLOAT64, "boolean": T.BOOL,
-               "date": T.DATE, "timestamp": T.TIMESTAMP, "datetime": T.TIMESTAMP}
-_PHYSICAL = {t.value: t for t in T} | {
-    "boolean": T.BOOL, "tinyint": T.INT8, "smallint": T.INT16, "int": T.INT32,
-    "integer": T.INT32, "bigint": T.INT64, "long": T.INT64, "real": T.FLOAT32, "float4": T.FLOAT32,
-    "double": T.FLOAT64, "double precision": T.FLOAT64, "float8": T.FLOAT64, "varchar": T.STRING,
-    "char": T.STRING, "text": T.STRING, "character varying": T.STRING, "nvarchar": T.STRING,
-    "varbinary": T.BINARY, "bytes": T.BINARY, "bytea": T.BINARY, "blob": T.BINARY,
-    "timestamptz": T.TIMESTAMP, "timestamp_tz": T.TIMESTAMP, "datetime": T.TIMESTAMP,
-    "timestamp with time zone": T.TIMESTAMP,
-}
-_LENGTH_OPTS = {"min_length": "minLength", "max_length": "maxLength"}
-_SLA_UNITS = {"d": "d", "h": "h", "m": "min", "s": "s"}
-_SECONDS = {**dict.fromkeys(("d", "day", "days"), 86400), **dict.fromkeys(("h", "hours"), 3600),
-            **dict.fromkeys(("m", "min", "minutes"), 60), **dict.fromkeys(("s", "seconds"), 1)}
-_ROW_OPS = {"mustBe": (("min", "max"), 0), "mustBeBetween": (("min", "max"), 0),
-            "mustBeGreaterOrEqualTo": (("min",), 0), "mustBeGreaterThan": (("min",), 1),
-            "mustBeLessOrEqualTo": (("max",), 0), "mustBeLessThan": (("max",), -1)}
-_HARMLESS = {"deprecated": False, "primaryKey": False, "partitioned": False,
-             "criticalDataElement": False, "primaryKeyPosition": -1, "partitionKeyPosition": -1}
-_COMMENTARY = ("id", "name", "description", "dimension", "businessImpact")
-_NO_MAPPING = "has no equivalent in a Tollgate contract"
-
-
-def is_odcs(data: Any) -> bool:
-    """True for a mapping that declares itself an ODCS v3 data contract."""
-    return (isinstance(data, dict) and data.get("kind") == "DataContract"
-            and str(data.get("apiVersion", "")).startswith("v3"))
-
-
-# --- export -------------------------------------------------------------------------------------
-
-def _cp(prop: str, value: Any) -> dict[str, Any]:
-    return {"property": prop, "value": value, "vendor": VENDOR}
-
-
-def _order(natural: list[int]) -> list[dict[str, Any]]:
-    """A `checkOrder` custom property when the import's natural order is not the original one."""
-    if natural == sorted(natural):
-        return []
-    return [_cp("checkOrder", [natural.index(p) for p in range(len(natural))])]
-
-
-def _tolerance(mostly: float | None) -> dict[str, Any]:
-    if mostly is None:
-        return {"mustBe": 0}
-    return {"unit": "percent", "mustBeLessOrEqualTo": float((1 - Decimal(repr(mostly))) * 100)}
-
-
-def _quality(q: dict[str, Any], check: dict[str, Any], dimension: str) -> dict[str, Any]:
-    q |= {"dimension": dimension, "severity": check.get("severity", "error")}
-    if "mostly" in check:
-        q["customProperties"] = [_cp("mostly", check["mostly"])]
-    return q
-
-
-def to_odcs(spec: ContractSpec) -> dict[str, Any]:
-    """The contract as an ODCS v3 document (one schema object named after the contract)."""
-    doc = canonical(spec)
-    name = doc["name"]
-    out: dict[str, Any] = {"apiVersion": API_VERSION, "kind": "DataContract", "id": name,
-                           "name": name, "version": doc.get("version", "0.0.0"), "status": "active"}
-    if "description" in doc:
-        out["description"] = {"purpose": doc["description"]}
-    if "owner" in doc:
-        out["team"] = {"name": doc["owner"]}
-    obj: dict[str, Any] = {"name": name, "physicalType": "table", "logicalType": "object"}
-    if "title" in doc:
-        obj["businessName"] = doc["title"]
-    obj["properties"] = [_export_column(col) for col in doc["columns"]]
-    quality: list[tuple[int, dict[str, Any]]] = []
-    sla: list[tuple[int, dict[str, Any]]] = []
-    for i, check in enumerate(doc.get("checks", [])):
-        if "freshness" in check:
-            age = check["freshness"]["max_age"]  # canonical: <n><unit> in the largest exact unit
-            entry = {"property": "latency", "value": int(age[:-1]), "unit": _SLA_UNITS[age[-1]],
-                     "element": f"{name}.{check['freshness']['column']}"}
-            if "severity" in check:
-                entry["customProperties"] = [_cp("severity", check["severity"])]
-            sla.append((i, entry))
-        elif "row_count" in check:
-            lo, hi = check["row_count"].get("min"), check["row_count"].get("max")
-            if lo is not None and hi is not None:
-                ops = {"mustBe": lo} if lo == hi else {"mustBeBetween": [lo, hi]}
-            else:
-                ops = {"mustBeGreaterOrEqualTo": lo} if hi is None else {"mustBeLessOrEqualTo": hi}
-            q = {"type": "library", "metric": "rowCount", **ops}
-            quality.append((i, _quality(q, check, "completeness")))
-        else:
-            q = {"type": "library", "metric": "duplicateValues",
-                 "arguments": {"properties": check["unique"]}, **_tolerance(check.get("mostly"))}
-            quality.append((i, _quality(q, check, "uniqueness")))
-    if quality:
-        obj["quality"] = [q for _, q in quality]
-    out["schema"] = [obj]
-    if sla:
-        out["slaProperties"] = [s for _, s in sla]
-    cps = [_cp("compatibility", doc["compatibility"]), _cp("onViolation", doc["on_violation"])]
-    cps += [_cp(k, doc[k]) for k in ("consumers", "features") if k in doc]
-    cps += [] if "version" in doc else [_cp("unversioned", True)]
-    out["customProperties"] = cps + _order([i for i, _ in quality + sla])
-    return out
-
-
-def _export_column(col: dict[str, Any]) -> dict[str, Any]:
-    t = ColumnType(col["type"])
-    out: dict[str, Any] = {"name": col["name"], "logicalType": _LOGICAL[t], "physicalType": t.value,
-                           "required": not col["nullable"], "unique": col.get("unique", False)}
-    if "description" in col:
-        out["description"] = col["description"]
-    opts: dict[str, Any] = {"format": _FORMAT[t]} if t in _FORMAT else {}
-    if t is T.TIMESTAMP:
-        opts["timezone"] = True
-    inline: list[tuple[int, int]] = []
-    quality: list[tuple[int, dict[str, Any]]] = []
-    for i, check in enumerate(col.get("checks", [])):
-        kind = next(k for k in ROW_CHECK_KINDS if k in check)
-        arg = check[kind]
-        if "severity" in check or "mostly" in check:  # not a plain constraint: a quality rule
-            q: dict[str, Any]
-            if kind in ("in_set", "matches"):
-                args = {"validValues": arg} if kind == "in_set" else {"pattern": f"^(?:{arg})$"}
-                q = {"type": "library", "metric": "invalidValues", "arguments": args,
-                     **_tolerance(check.get("mostly"))}
-            else:
-                q = {"type": "custom", "engine": VENDOR, "implementation": {kind: arg}}
-            quality.append((i, _quality(q, check, "conformity")))
-            continue
-        inline.append((ROW_CHECK_KINDS.index(kind), i))
-        if kind == "in_set":
-            out["enum"] = [{"value": v} for v in arg]
-        elif kind == "in_range":
-            opts |= {f"{b}imum": arg[b] for b in ("min", "max") if b in arg}
-        elif kind == "matches":
-            opts["pattern"] = f"^(?:{arg})$"
-        else:
-            opts[_LENGTH_OPTS[kind]] = arg
-    if opts:
-        out["logicalTypeOptions"] = opts
-    if quality:
-        out["quality"] = [q for _, q in quality]
-    order = _order([i for _, i in sorted(inline)] + [i for i, _ in quality])
-    if order:
-        out["customProperties"] = order
-    return out
-
+from app.contracts.odcs._tables import (
+    _BY_FORMAT,
+    _BY_LOGICAL,
+    _COMMENTARY,
+    _FORMAT,
+    _HARMLESS,
+    _LENGTH_OPTS,
+    _LOGICAL,
+    _NO_MAPPING,
+    _PHYSICAL,
+    _ROW_OPS,
+    _SECONDS,
+    VENDOR,
+    T,
+)
+from app.contracts.parsing import DocumentError
+from app.contracts.spec import (
+    ROW_CHECK_KINDS,
+    format_duration,
+)
 
 # --- import -------------------------------------------------------------------------------------
 
+
 def from_odcs(data: dict[str, Any]) -> dict[str, Any]:
     """An ODCS v3 document → a contract document for parse_contract; DocumentError if unmappable."""
+    if not isinstance(data, dict):
+        raise DocumentError([{"path": "", "message": "an ODCS document is a mapping"}])
     reader = _Reader()
-    doc = reader.document(reader.node(data, ""))
+    doc = reader.document(dict(data))
     if reader.errors:
         raise DocumentError(reader.errors)
     return doc
@@ -194,7 +52,7 @@ def _unanchor(pattern: str) -> str:
         return pattern[4:-2]  # our export: the validator wraps it back into this very text
     if pattern.startswith("^") and "|" not in pattern and re.search(r"(?<!\\)(\\\\)*\$\Z", pattern):
         return pattern  # anchored at both ends without alternation: search = full match
-    return f"(?s:.*)(?:{pattern})(?s:.*)"
+    return rf"[\s\S]*(?:{pattern})[\s\S]*"
 
 
 def _whole(value: Any) -> int | None:
@@ -245,7 +103,11 @@ class _Reader:
     def ordered(self, checks: list[Any], order: Any, path: str) -> list[Any]:
         if order is None:
             return checks
-        if not isinstance(order, list) or sorted(order) != list(range(len(checks))):
+        if (
+            not isinstance(order, list)
+            or sorted(map(str, order)) != sorted(map(str, range(len(checks))))
+            or not all(type(k) is int for k in order)
+        ):
             self.refuse(path, f"checkOrder must be a permutation of 0..{len(checks) - 1}")
             return checks
         return [checks[k] for k in order]
@@ -253,10 +115,21 @@ class _Reader:
     def document(self, doc: dict[str, Any]) -> dict[str, Any]:
         for key in ("apiVersion", "kind", "id", "status", "contractCreatedTs"):
             doc.pop(key, None)
-        cps = self.custom(doc, "", ("compatibility", "onViolation", "consumers", "features",
-                                    "unversioned", "checkOrder"))
-        out = {k: cps[c] for k, c in (("compatibility", "compatibility"), ("features", "features"),
-               ("on_violation", "onViolation"), ("consumers", "consumers")) if c in cps}
+        cps = self.custom(
+            doc,
+            "",
+            ("compatibility", "onViolation", "consumers", "features", "unversioned", "checkOrder"),
+        )
+        out = {
+            k: cps[c]
+            for k, c in (
+                ("compatibility", "compatibility"),
+                ("features", "features"),
+                ("on_violation", "onViolation"),
+                ("consumers", "consumers"),
+            )
+            if c in cps
+        }
         out["name"] = doc.pop("name", None)
         version = doc.pop("version", None)
         if version is not None and not cps.get("unversioned"):
@@ -280,8 +153,11 @@ class _Reader:
         checks = self.schema(self.node(schema[0], "schema[0]"), out) if schema else []
         default = doc.pop("slaDefaultElement", None)
         for i, item in enumerate(self.items(doc.pop("slaProperties", None), "slaProperties")):
-            checks.append(self.freshness(self.node(item, f"slaProperties[{i}]"),
-                                         f"slaProperties[{i}]", default))
+            checks.append(
+                self.freshness(
+                    self.node(item, f"slaProperties[{i}]"), f"slaProperties[{i}]", default
+                )
+            )
         out["checks"] = self.ordered(checks, cps.get("checkOrder"), "customProperties")
         self.rest(doc, "")
         return {k: v for k, v in out.items() if v is not None}
@@ -296,8 +172,10 @@ class _Reader:
         if out.get("description") is None or obj.get("description") == out["description"]:
             out["description"] = obj.pop("description", None)
         props = self.items(obj.pop("properties", None), _at(path, "properties"))
-        out["columns"] = [self.column(self.node(p, f"{path}.properties[{i}]"),
-                                      f"{path}.properties[{i}]") for i, p in enumerate(props)]
+        out["columns"] = [
+            self.column(self.node(p, f"{path}.properties[{i}]"), f"{path}.properties[{i}]")
+            for i, p in enumerate(props)
+        ]
         checks = []
         for i, item in enumerate(self.items(obj.pop("quality", None), _at(path, "quality"))):
             qpath = f"{path}.quality[{i}]"
@@ -337,10 +215,14 @@ class _Reader:
         zero = limit == 0 and op in ("mustBe", "mustBeLessOrEqualTo")
         percent = unit == "percent" and op == "mustBeLessOrEqualTo"
         number = isinstance(limit, int | float) and not isinstance(limit, bool)
-        if not number or unit not in ("rows", "percent") or not (zero or (percent and
-                                                                           0 <= limit < 100)):
-            self.refuse(path, "the tolerance must be `mustBe: 0`, or `mustBeLessOrEqualTo: <p>` "
-                              "with `unit: percent` (0 <= p < 100)")
+        # p may round to 100 in export when the exact mostly (a custom property) is tiny
+        percent = percent and number and (0 <= limit < 100 or (limit == 100 and mostly is not None))
+        if not number or unit not in ("rows", "percent") or not (zero or percent):
+            self.refuse(
+                path,
+                "the tolerance must be `mustBe: 0`, or `mustBeLessOrEqualTo: <p>` "
+                "with `unit: percent` (0 <= p < 100)",
+            )
             return {}
         if mostly is None and limit != 0:
             mostly = float(1 - Decimal(repr(limit)) / 100)
@@ -373,7 +255,8 @@ class _Reader:
         element = str(sla.pop("element", None) or default or "")
         if not element or "," in element:
             self.refuse(_at(path, "element"), "latency needs the one timestamp column it is on")
-        check["freshness"] = {"column": element.rsplit(".", 1)[-1], "max_age": f"{int(seconds)}s"}
+        column = element.rsplit(".", 1)[-1]  # `table.column`, as ODCS writes elements
+        check["freshness"] = {"column": column, "max_age": format_duration(int(seconds))}
         self.rest(sla, path, ("id", "description", "driver"))
         return check
 
@@ -401,8 +284,9 @@ class _Reader:
         checks += [{k: opts.pop(o)} for k, o in _LENGTH_OPTS.items() if o in opts]
         self.rest(opts, _at(path, "logicalTypeOptions"))
         for i, item in enumerate(self.items(p.pop("quality", None), _at(path, "quality"))):
-            checks += self.row_quality(self.node(item, f"{path}.quality[{i}]"),
-                                       f"{path}.quality[{i}]", col)
+            checks += self.row_quality(
+                self.node(item, f"{path}.quality[{i}]"), f"{path}.quality[{i}]", col
+            )
         order = self.custom(p, path, ("checkOrder",)).get("checkOrder")
         col["checks"] = self.ordered(checks, order, _at(path, "customProperties"))
         self.rest(p, path, ("id",))
@@ -424,8 +308,12 @@ class _Reader:
                 check["matches"] = _unanchor(str(args.pop("pattern")))
             else:
                 check["in_set"] = args.pop("validValues")
-        elif (metric in ("nullValues", "duplicateValues") and not args
-              and check == {"severity": "error"} and not self.tolerance(q, path, None)):
+        elif (
+            metric in ("nullValues", "duplicateValues")
+            and not args
+            and check == {"severity": "error"}
+            and not self.tolerance(q, path, None)
+        ):
             col["nullable" if metric == "nullValues" else "unique"] = metric == "duplicateValues"
             check = {}
         else:
@@ -441,9 +329,10 @@ class _Reader:
         if "format" in opts and not (logical == "date" and opts["format"] == "yyyy-MM-dd"):
             fmt = opts["format"]
         opts.pop("format", None)
-        if opts.pop("timezone", True) is not True or opts.pop("defaultTimezone", "Etc/UTC") not in (
-                "UTC", "Etc/UTC"):
-            self.refuse(_at(path, "logicalTypeOptions"), "Tollgate timestamps are UTC instants")
+        for key, fits in (("timezone", (True,)), ("defaultTimezone", ("UTC", "Etc/UTC"))):
+            if opts.get(key, fits[0]) not in fits:
+                self.refuse(f"{path}.logicalTypeOptions.{key}", "timestamps are UTC instants")
+            opts.pop(key, None)
         name = re.sub(r"\s*\(.*\)$", "", str(physical).strip()).lower()
         if physical is not None:
             where, what, t = "physicalType", physical, _PHYSICAL.get(name)
