@@ -20,9 +20,9 @@ from sqlalchemy import Engine, text
 
 from app.config import Settings
 from app.main import create_app
+from tests.builders.problems import assert_problem
 from tests.conftest import ADMIN_KEY, KeyMaker, bearer
 
-PROBLEM = "application/problem+json"
 ADMIN = bearer(ADMIN_KEY)
 SECRET = re.compile(r"tg_[A-Za-z0-9_-]{43,}")
 
@@ -44,22 +44,6 @@ def loosened(name: str = "orders", **overrides: Any) -> dict[str, Any]:
     d = doc(name, **overrides)
     d["columns"].append({"name": "note", "type": "string"})
     return d
-
-
-def assert_problem(r: Any, status: int, type_suffix: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, (r.request.method, r.request.url, r.text)
-    assert r.headers["content-type"].startswith(PROBLEM), r.headers
-    body: dict[str, Any] = r.json()
-    assert isinstance(body["type"], str)
-    assert body["type"]
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert body["status"] == status
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    if type_suffix:
-        assert body["type"].endswith("/" + type_suffix), body
-    return body
 
 
 def assert_401(r: Any, type_suffix: str) -> None:

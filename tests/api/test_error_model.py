@@ -23,13 +23,12 @@ from sqlalchemy import create_engine
 from app.config import Settings
 from app.db.registry import metadata
 from app.main import create_app
+from tests.builders.problems import PROBLEM, assert_problem
 from tests.conftest import ADMIN_KEY, bearer
 
-PROBLEM = "application/problem+json"
 MIB = 1024 * 1024
 YAML = {"Content-Type": "application/yaml"}
 JSON = {"Content-Type": "application/json"}
-INTERNALS = ("Traceback", 'File "', "sqlalchemy", "sqlite3", "OperationalError", "SELECT ")
 
 
 def doc(**overrides: Any) -> dict[str, Any]:
@@ -53,25 +52,6 @@ def doc(**overrides: Any) -> dict[str, Any]:
     }
     base.update(overrides)
     return base
-
-
-def assert_problem(r: Any, status: int, type_suffix: str | None = None) -> dict[str, Any]:
-    """The response is `status` as application/problem+json with type/title/status/detail."""
-    assert r.status_code == status, (r.request.method, str(r.request.url)[:200], r.text[:500])
-    assert r.headers["content-type"].startswith(PROBLEM), r.headers
-    body: dict[str, Any] = r.json()
-    assert isinstance(body["type"], str)
-    assert body["type"].startswith("https://")
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert body["status"] == status
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    if type_suffix:
-        assert body["type"].endswith("/" + type_suffix), body
-    for word in INTERNALS:
-        assert word not in r.text, word
-    return body
 
 
 def error_paths(body: dict[str, Any]) -> list[str]:
