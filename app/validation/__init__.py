@@ -1,0 +1,1 @@
+"""Validation engine: pure (no FastAPI, no SQLAlchemy). Contract + Parquet file → report."""
