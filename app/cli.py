@@ -4,10 +4,15 @@ except `apply --url`, which registers through a running server's API."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
+import signal
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -15,12 +20,22 @@ from sqlalchemy.engine import make_url
 
 from app.auth import service as auth_service
 from app.auth.service import Principal, Role
+from app.batches.pipeline import LEASE, Context
 from app.config import Settings
 from app.contracts import service as contracts_service
 from app.contracts.errors import IncompatibleChange, InvalidContract, VersionConflict
+from app.contracts.parsing import to_yaml
+from app.contracts.spec import ContractSpec
 from app.db import migrate
 from app.db.engine import make_engine, make_sessionmaker, transaction
+from app.jobs.worker import default_worker_id, drain, run_worker
 from app.problems import TollgateError
+from app.storage.blobs import BlobStore
+from app.validation.engine import ContractCache, validate
+from app.validation.infer import infer_contract
+from app.validation.reading import UnreadableParquet
+from app.validation.report import as_json, render_text
+from app.validation.results import Outcome
 
 CONTRACT_SUFFIXES = {
     ".yaml": "application/yaml",
@@ -45,6 +60,25 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="default TOLLGATE_PORT or 8000")
     serve.add_argument("--data-dir", default=None, help="default TOLLGATE_DATA_DIR or ./data")
     serve.set_defaults(func=_serve)
+
+    worker = sub.add_parser("worker", help="run queued validations")
+    worker.add_argument("--threads", type=int, default=1, help="worker threads (default 1)")
+    worker.add_argument(
+        "--drain", action="store_true", help="run every job that is due, then exit (cron, tests)"
+    )
+    worker.set_defaults(func=_worker)
+
+    validate = sub.add_parser("validate", help="validate a Parquet file locally, no server")
+    validate.add_argument("contract", type=Path, help="contract file (YAML, JSON or ODCS)")
+    validate.add_argument("batch", type=Path, help="Parquet file")
+    validate.add_argument("--json", action="store_true", help="print the report as JSON")
+    validate.add_argument("--failures", type=Path, help="also write the failing rows here")
+    validate.set_defaults(func=_validate)
+
+    infer = sub.add_parser("infer", help="draft a contract from a Parquet file")
+    infer.add_argument("batch", type=Path, help="Parquet file")
+    infer.add_argument("--name", help="contract name (default: from the file name)")
+    infer.set_defaults(func=_infer)
 
     apply = sub.add_parser("apply", help="register every contract file in a folder (GitOps)")
     apply.add_argument("paths", nargs="+", type=Path, help="folders or contract files")
@@ -109,6 +143,68 @@ def _serve(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else settings.port
     migrate.upgrade(settings.database_url)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    settings = _settings()
+    maker = make_sessionmaker(make_engine(settings.database_url))
+    context = Context(BlobStore(settings.storage_url), ContractCache(), settings.scratch_dir)
+    handlers = context.handlers()
+    if args.drain:
+        done = drain(maker, handlers, worker_id=f"{default_worker_id()}:drain", lease=LEASE)
+        print(f"ran {done} job(s)", file=sys.stderr)
+        return 0
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    threads = [
+        threading.Thread(
+            target=run_worker,
+            args=(maker, handlers),
+            kwargs={
+                "stop": stop,
+                "worker_id": f"{default_worker_id()}:{i}",
+                "lease": LEASE,
+                "poll_interval": 1.0,
+            },
+            name=f"tollgate-worker-{i}",
+        )
+        for i in range(max(1, args.threads))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        spec = _read_contract(args.contract)
+        report = validate(spec, args.batch, now=datetime.now(UTC), failures_to=args.failures)
+    except (InvalidContract, UnreadableParquet, OSError) as exc:
+        print(f"tollgate validate: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+        return 2
+    print(json.dumps(as_json(report), indent=2) if args.json else render_text(report))
+    return 1 if report.outcome is Outcome.REJECTED else 0
+
+
+def _read_contract(path: Path) -> ContractSpec:
+    media = CONTRACT_SUFFIXES.get(path.suffix, "application/yaml")
+    return contracts_service.read_document(path.read_bytes(), media)
+
+
+def _infer(args: argparse.Namespace) -> int:
+    name = args.name or re.sub(r"[^a-z0-9_]", "_", args.batch.stem.lower()).strip("_") or "batch"
+    if not name[0].isalpha():
+        name = f"c_{name}"
+    try:
+        document = infer_contract(args.batch, name=name[:63])
+    except (UnreadableParquet, OSError) as exc:
+        print(f"tollgate infer: {exc}", file=sys.stderr)
+        return 2
+    print(to_yaml(document), end="")
     return 0
 
 

@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     port: int = 8000
     max_upload_bytes: int = 2 * GIB
     max_contract_bytes: int = 1024 * 1024
+    workers: int = Field(default=1, ge=0, le=64, description="in-process validation workers")
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Where uploads are spooled and validation writes its temporary files."""
+        return self.data_dir / "tmp"
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -15,12 +15,18 @@ from app import __version__, problems
 from app.auth import service as auth_service
 from app.auth.middleware import AuthMiddleware
 from app.auth.router import router as keys_router
+from app.batches.intake import WORKER
+from app.batches.pipeline import Context
+from app.batches.router import router as batches_router
 from app.config import Settings
 from app.contracts.router import router as contracts_router
 from app.db.engine import make_engine, make_sessionmaker, transaction
+from app.jobs.worker import start_in_process
 from app.ops.metrics import Metrics, MetricsMiddleware
 from app.ops.router import STATIC_DIR
 from app.ops.router import router as ops_router
+from app.storage.blobs import BlobStore
+from app.validation.engine import ContractCache
 
 log = logging.getLogger("tollgate")
 
@@ -39,7 +45,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ensure_admin_key(app)
+        workers = [
+            start_in_process(app.state.sessionmaker, context.handlers(), worker_id=f"{WORKER}:{i}")
+            for i in range(settings.workers)
+        ]
         yield
+        for _, stop in workers:
+            stop.set()
+        for thread, _ in workers:
+            thread.join()
         engine.dispose()
 
     app = FastAPI(
@@ -55,10 +69,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.metrics = Metrics()
+    context = Context(
+        blobs=BlobStore(settings.storage_url), cache=ContractCache(), scratch=settings.scratch_dir
+    )
+    app.state.batch_context = context
     problems.install(app)
     app.include_router(ops_router)
     app.include_router(contracts_router)
     app.include_router(keys_router)
+    app.include_router(batches_router)
     app.mount("/docs/static", StaticFiles(directory=STATIC_DIR), name="docs-static")
     app.add_middleware(AuthMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

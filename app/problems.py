@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 log = logging.getLogger("tollgate")
 
@@ -213,6 +214,18 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _client_gone(request: Request, _exc: Exception) -> JSONResponse:
+    # Nobody is listening; the upload's partial spool file is already gone (batches.uploads).
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return problem(
+        request,
+        400,
+        type_="client-disconnected",
+        title="Client disconnected",
+        detail="the client closed the connection before the request body was complete",
+    )
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     incident = str(uuid.uuid4())
     log.error(
@@ -235,4 +248,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unhandled)

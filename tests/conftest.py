@@ -58,7 +58,8 @@ def clean_db(engine: Engine) -> Iterator[None]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, clean_db: None) -> Settings:
-    return Settings(data_dir=tmp_path, database_url=database_url, admin_key=ADMIN_KEY)
+    # No in-process worker: tests that need queued jobs run them with `drain` (deterministic).
+    return Settings(data_dir=tmp_path, database_url=database_url, admin_key=ADMIN_KEY, workers=0)
 
 
 @pytest.fixture

@@ -155,12 +155,13 @@ def _store(
 
 def dry_run(session: Session, *, name: str, spec: ContractSpec) -> compat.Verdict:
     """What registering `spec` would do, without registering it."""
-    _same_name(name, spec)
+    require_same_name(name, spec)
     history = repository.versions(session, get_contract(session, name))
     return compat.judge([(v.version, parse_contract(v.document)) for v in history], spec)
 
 
-def _same_name(name: str, spec: ContractSpec) -> None:
+def require_same_name(name: str, spec: ContractSpec) -> None:
+    """A document posted to a contract's URL must carry that contract's name."""
     if spec.name != name:
         raise InvalidContract(
             f"the document is named {spec.name!r} but the URL names {name!r}",

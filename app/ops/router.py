@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from app.contracts import service as contracts_service
 from app.contracts.jsonschema import component_name, row_schema
 from app.contracts.spec import ContractSpec
-from app.deps import SessionDep, SettingsDep
+from app.deps import SessionDep
 from app.ops import service
 from app.problems import PROBLEM_SCHEMA
 
@@ -30,9 +30,9 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(session: SessionDep, settings: SettingsDep) -> JSONResponse:
+def readyz(session: SessionDep, request: Request) -> JSONResponse:
     """Readiness: the database and the storage are reachable."""
-    checks = service.readiness(session, settings)
+    checks = service.readiness(session, request.app.state.batch_context.blobs)
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks},

@@ -8,6 +8,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+
 MAX_SAMPLES = 20
 
 
@@ -79,4 +81,11 @@ class ValidationReport:
     checks: list[CheckResult]
     failures_path: Path | None = None  # Parquet: failing rows + _row + _failed_checks
     quarantine_path: Path | None = None  # Parquet: the quarantined rows (partial batches)
-    quarantined_rows: list[int] = field(default_factory=list)  # 0-based, ascending
+    # 0-based, ascending; an int64 Arrow array so millions of indices stay compact
+    # (`.to_pylist()` for Python ints, `pyarrow.compute.is_in` to filter a table by it).
+    quarantined_rows: pa.Int64Array = field(default_factory=lambda: _no_rows())
+
+
+def _no_rows() -> pa.Int64Array:
+    empty: pa.Int64Array = pa.array([], pa.int64())
+    return empty

@@ -1,0 +1,1 @@
+"""Batches domain: uploads, validation records (the violations ledger), quality history."""

@@ -1,0 +1,25 @@
+"""Batch problems: unknown batches (404), unreadable uploads (422), reused keys (409)."""
+
+from app.problems import Conflict, InvalidInput, NotFound
+
+
+class BatchNotFound(NotFound):
+    type = "batch-not-found"
+    title = "Batch not found"
+
+
+class UnreadableUpload(InvalidInput):
+    """The body is not readable Parquet (empty, random, truncated, CSV): no batch is created."""
+
+    type = "unreadable-parquet"
+    title = "Not a readable Parquet file"
+
+
+class IdempotencyKeyReused(Conflict):
+    type = "idempotency-key-reused"
+    title = "Idempotency key reused with a different body"
+
+
+class UploadNotStored(NotFound):
+    type = "upload-not-stored"
+    title = "Upload not stored"

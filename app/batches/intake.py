@@ -1,0 +1,160 @@
+"""The upload runner (spool → ingest → validate now or later) and batch answers for HTTP."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import socket
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fastapi import Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from app.auth.service import Principal
+from app.batches import service
+from app.batches.models import Batch
+from app.batches.pipeline import FINAL, LEASE, Context
+from app.batches.schemas import BatchReport, BatchSummary, CheckRecordRead
+from app.batches.uploads import Spooled, require_parquet_type, spool
+from app.db.engine import transaction
+from app.jobs.worker import run_claimed
+from app.problems import Conflict
+
+log = logging.getLogger("tollgate")
+WORKER = f"{socket.gethostname()}:{os.getpid()}:api"
+CHUNK = 1 << 20
+
+
+async def receive(
+    request: Request,
+    *,
+    name: str,
+    principal: Principal,
+    version: str | None,
+    run_now: bool,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    """Check what needs no body, stream the body to disk, then ingest it off the event loop."""
+    require_parquet_type(request.headers.get("content-type"))
+    maker: sessionmaker[Session] = request.app.state.sessionmaker
+    ctx: Context = request.app.state.batch_context
+    with maker() as session:
+        target = await run_in_threadpool(
+            service.admit_upload, session, name=name, principal=principal, version=version
+        )
+    spooled = await spool(
+        request.stream(),
+        directory=ctx.scratch,
+        limit=request.app.state.settings.max_upload_bytes,
+        declared=request.headers.get("content-length"),
+    )
+    try:
+        return await run_in_threadpool(
+            _ingest, maker, ctx, target, spooled, principal, run_now, idempotency_key
+        )
+    finally:
+        spooled.discard()
+
+
+def _ingest(
+    maker: sessionmaker[Session],
+    ctx: Context,
+    target: service.Target,
+    spooled: Spooled,
+    principal: Principal,
+    run_now: bool,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    for attempt in (1, 2):
+        try:
+            with maker() as session, transaction(session):
+                ingested = service.ingest(
+                    session,
+                    target=target,
+                    upload=spooled,
+                    idempotency_key=idempotency_key,
+                    run_now=run_now,
+                    blobs=ctx.blobs,
+                    principal=principal,
+                    worker=WORKER,
+                )
+            break
+        except IntegrityError:  # a concurrent identical upload won the race: replay it
+            if attempt == 2:
+                raise
+    if ingested.claim is not None:
+        # Runs with a heartbeat; a failure is recorded on the job and the workers retry it
+        # (the answer is then a 202: the upload is stored and will be validated).
+        run_claimed(maker, ctx.handler, ingested.claim, lease=LEASE)
+    with maker() as session:
+        batch = service.get_batch(session, str(ingested.batch.id), principal)
+        body = report(session, batch).model_dump(mode="json")
+    status = 200 if ingested.replay else 201 if batch.status in FINAL else 202
+    location = f"/v1/batches/{batch.id}"
+    return JSONResponse(body, status_code=status, headers={"Location": location})
+
+
+def summary(batch: Batch) -> BatchSummary:
+    return BatchSummary(
+        id=batch.id,
+        contract=batch.contract_name,
+        version=batch.version,
+        status=batch.status,
+        rows=batch.rows,
+        rows_accepted=batch.rows_accepted,
+        rows_quarantined=batch.rows_quarantined,
+        bytes=batch.bytes,
+        sha256=batch.sha256,
+        received_at=batch.received_at,
+        validated_at=batch.validated_at,
+    )
+
+
+def report(session: Session, batch: Batch) -> BatchReport:
+    records = service.checks_of(session, [batch])[batch.id]
+    return BatchReport(
+        **summary(batch).model_dump(),
+        checks=[CheckRecordRead.model_validate(r) for r in records],
+    )
+
+
+class NotValidatedYet(Conflict):
+    type = "batch-not-validated"
+    title = "Batch not validated yet"
+
+
+def evidence(batch: Batch, key: str | None) -> str | None:
+    """The key of a validation output, once the batch has been validated."""
+    if batch.status not in FINAL:
+        raise NotValidatedYet(f"batch {batch.id} is {batch.status}; poll /v1/batches/{batch.id}")
+    return key
+
+
+def download(request: Request, key: str | None, stem: str) -> StreamingResponse:
+    """Stream a stored object (or an empty evidence file when there is none)."""
+    headers = {"Content-Disposition": f'attachment; filename="{stem}.parquet"'}
+    media = "application/vnd.apache.parquet"
+    if key is None:
+        return StreamingResponse(iter([_empty_evidence()]), media_type=media, headers=headers)
+    blobs = request.app.state.batch_context.blobs
+    headers["Content-Length"] = str(blobs.size(key))
+    return StreamingResponse(_chunks(blobs.open(key)), media_type=media, headers=headers)
+
+
+def _chunks(source: pa.NativeFile) -> Iterator[bytes]:
+    with source:
+        while chunk := source.read(CHUNK):
+            yield chunk
+
+
+def _empty_evidence() -> bytes:
+    schema = pa.schema([("_row", pa.int64()), ("_failed_checks", pa.list_(pa.string()))])
+    out = io.BytesIO()
+    pq.write_table(schema.empty_table(), out)
+    return out.getvalue()

@@ -1,0 +1,161 @@
+"""Ingest uploads (idempotency, content addressing, sync or queued) and read batch reports."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.auth.errors import NotAllowed
+from app.auth.service import Principal
+from app.batches import repository
+from app.batches.errors import BatchNotFound, IdempotencyKeyReused, UnreadableUpload
+from app.batches.models import Batch, CheckRecord
+from app.batches.pipeline import LEASE, VALIDATE_BATCH
+from app.batches.uploads import Spooled
+from app.contracts import service as contracts_service
+from app.contracts.models import ContractVersion
+from app.db.base import utcnow
+from app.jobs import service as jobs
+from app.jobs.service import Claim
+from app.paging import InvalidCursor, decode_cursor, encode_cursor
+from app.storage.blobs import BlobStore
+from app.validation.reading import UnreadableParquet, inspect_parquet
+
+
+@dataclass(frozen=True)
+class Target:
+    """The contract version an upload will be validated against."""
+
+    contract_id: uuid.UUID
+    name: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Ingested:
+    batch: Batch
+    replay: bool
+    claim: Claim | None  # set for a new synchronous upload: the caller runs it now
+
+
+def admit_upload(
+    session: Session, *, name: str, principal: Principal, version: str | None
+) -> Target:
+    """Checks that need no body: who may upload, and to which contract version."""
+    if not principal.owns(name):
+        raise NotAllowed(f"your key may not upload batches to contract {name!r}")
+    row: ContractVersion = (
+        contracts_service.get_version(session, name, version)
+        if version
+        else contracts_service.get_latest(session, name)
+    )
+    session.rollback()  # do not hold a read snapshot open while the body streams in
+    return Target(row.contract_id, name, row.version)
+
+
+def ingest(
+    session: Session,
+    *,
+    target: Target,
+    upload: Spooled,
+    idempotency_key: str | None,
+    run_now: bool,
+    blobs: BlobStore,
+    principal: Principal,
+    worker: str,
+) -> Ingested:
+    """Create the batch (or find the one this upload replays) and its validation job."""
+    if idempotency_key is not None:
+        earlier = repository.by_idempotency_key(session, target.contract_id, idempotency_key)
+        if earlier is not None:
+            if earlier.sha256 != upload.sha256:
+                raise IdempotencyKeyReused(
+                    f"Idempotency-Key {idempotency_key!r} was used for batch {earlier.id} "
+                    "with a different body"
+                )
+            return Ingested(earlier, True, None)
+    earlier = repository.by_content(session, target.contract_id, upload.sha256)
+    if earlier is not None:
+        return Ingested(earlier, True, None)
+    try:
+        inspect_parquet(upload.path)
+    except UnreadableParquet as exc:
+        raise UnreadableUpload(str(exc)) from None
+    key = f"uploads/sha256/{upload.sha256[:2]}/{upload.sha256}.parquet"
+    blobs.put_file(key, upload.path, move=True)
+    batch = Batch(
+        contract_id=target.contract_id,
+        contract_name=target.name,
+        version=target.version,
+        status="queued",
+        bytes=upload.size,
+        sha256=upload.sha256,
+        idempotency_key=idempotency_key,
+        blob_key=key,
+        received_at=utcnow(),
+        uploaded_by=principal.key_id,
+    )
+    repository.add(session, batch)
+    job = jobs.enqueue(session, kind=VALIDATE_BATCH, payload={"batch_id": str(batch.id)})
+    claim = None
+    if run_now:
+        # Claimed in the transaction that creates it: no worker can take it first, and if this
+        # process dies mid-validation the lease expires and a worker retries it.
+        claim = jobs.claim(
+            session, worker=worker, lease=LEASE, kinds=[VALIDATE_BATCH], job_id=job.id
+        )
+    return Ingested(batch, False, claim)
+
+
+def get_batch(session: Session, batch_id: str, principal: Principal) -> Batch:
+    try:
+        parsed = uuid.UUID(batch_id)
+    except ValueError:
+        raise BatchNotFound(f"no batch {batch_id[:80]!r}") from None
+    batch = repository.by_id(session, parsed)
+    if batch is None:
+        raise BatchNotFound(f"no batch {batch_id!r}")
+    contracts_service.require_batch_reader(principal, batch.contract_name)
+    return batch
+
+
+def checks_of(session: Session, batches: Sequence[Batch]) -> dict[uuid.UUID, list[CheckRecord]]:
+    out: dict[uuid.UUID, list[CheckRecord]] = {b.id: [] for b in batches}
+    for record in repository.checks_of(session, [b.id for b in batches]):
+        out[record.batch_id].append(record)
+    return out
+
+
+def list_batches(
+    session: Session,
+    *,
+    name: str,
+    principal: Principal,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Batch], str | None]:
+    contracts_service.require_batch_reader(principal, name)
+    contract = contracts_service.get_contract(session, name)
+    before = _decode_position(cursor) if cursor else None
+    rows = list(
+        repository.newest_first(session, contract.id, status=status, before=before, limit=limit + 1)
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1].received_at, rows[-1].id) if more else None)
+
+
+def _decode_position(cursor: str) -> tuple[datetime, uuid.UUID]:
+    when, ident = decode_cursor(cursor, 2)
+    try:
+        parsed = datetime.fromisoformat(when)
+        if parsed.tzinfo is None:
+            raise ValueError(when)
+        return parsed, uuid.UUID(ident)
+    except ValueError:
+        raise InvalidCursor("cursor was not issued by this endpoint") from None

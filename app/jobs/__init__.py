@@ -1,0 +1,1 @@
+"""A durable job queue in the database: enqueue, claim with a lease, heartbeat, finish, fail."""

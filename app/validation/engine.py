@@ -1,0 +1,313 @@
+"""The validation engine: a contract version compiles once into pandera schemas; a Parquet file
+streams through them window by window (a few row groups, the next read overlapped).
+
+pandera (polars backend) evaluates every row-by-row rule and the dataset checks; it is imported
+here only, and its exceptions never leave this module. `unique` is judged across the whole file
+by app.validation.uniqueness; counts, samples and the outputs are kept in bounded memory.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandera.polars as pa
+import polars as pl
+import pyarrow  # type: ignore[import-untyped, unused-ignore]
+from pandera.api.polars.types import PolarsData
+from pandera.errors import SchemaError, SchemaErrors
+
+from app.contracts.parsing import fingerprint
+from app.contracts.spec import ContractSpec, OnViolation, Severity
+from app.validation.datasets import dataset_results, summary_frame
+from app.validation.frames import key_loader, to_frame
+from app.validation.outputs import Finisher, Spill, Window, write_empty
+from app.validation.reading import ParquetSource, Source, open_parquet
+from app.validation.results import CheckResult, Outcome, Sample, ValidationReport
+from app.validation.rules import RowRule, row_rules, rule_expr
+from app.validation.structure import check_structure
+from app.validation.tally import RuleTally, Tally
+from app.validation.uniqueness import KeyHashes, UniqueOutcome, key_hash
+
+TARGET_ROWS = 524_288  # rows per window handed to pandera: amortises its per-call cost
+PREPASS_ROWS = 1_048_576  # rows per window of the unique pre-pass (key columns only)
+_NO_FAILURES = pl.DataFrame(schema={"rule": pl.Int32, "index": pl.Int64})
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A contract version ready to validate files: rules and pandera schemas, built once."""
+
+    spec: ContractSpec
+    fingerprint: str
+    rules: tuple[RowRule, ...]
+    row_schema: pa.DataFrameSchema | None
+    row_columns: tuple[str, ...]
+    dataset_schema: pa.DataFrameSchema
+
+
+def compile_contract(spec: ContractSpec) -> Compiled:
+    rules = tuple(row_rules(spec))
+    row_schema, row_columns = _row_schema(spec, rules)
+    return Compiled(spec, fingerprint(spec), rules, row_schema, row_columns, _dataset_schema(spec))
+
+
+class ContractCache:
+    """Compiled contracts by canonical fingerprint (LRU); safe to share between threads."""
+
+    def __init__(self, size: int = 128) -> None:
+        self._size = size
+        self._items: OrderedDict[str, Compiled] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, spec: ContractSpec) -> Compiled:
+        key = fingerprint(spec)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        compiled = compile_contract(spec)
+        with self._lock:
+            self._items[key] = compiled
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return compiled
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _check(expr: pl.Expr, error: str, *, ignore_na: bool) -> pa.Check:
+    def run(data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(expr)
+
+    return pa.Check(run, error=error, ignore_na=ignore_na)
+
+
+def _row_schema(
+    spec: ContractSpec, rules: tuple[RowRule, ...]
+) -> tuple[pa.DataFrameSchema | None, tuple[str, ...]]:
+    """One pandera column per judged column; each check's `error` is `r<rule index>`."""
+    by_column: dict[str, list[pa.Check]] = {}
+    for rule in rules:
+        if not rule.is_unique:
+            check = _check(rule_expr(rule), f"r{rule.index}", ignore_na=rule.check != "not_null")
+            by_column.setdefault(rule.columns[0], []).append(check)
+    if not by_column:
+        return None, ()
+    columns = {name: pa.Column(None, checks=cs, nullable=True) for name, cs in by_column.items()}
+    return pa.DataFrameSchema(columns, strict=False, name=spec.name), tuple(by_column)
+
+
+def _dataset_schema(spec: ContractSpec) -> pa.DataFrameSchema:
+    """row_count and freshness as checks on a one-row summary of the file (`d<position>`)."""
+    checks = []
+    for k, ds in enumerate(spec.checks):
+        if ds.row_count is not None:
+            rows = pl.col("rows")
+            expr = pl.lit(True)
+            if ds.row_count.min is not None:
+                expr = expr & (rows >= ds.row_count.min)
+            if ds.row_count.max is not None:
+                expr = expr & (rows <= ds.row_count.max)
+            checks.append(_check(expr.alias("ok"), f"d{k}", ignore_na=False))
+        elif ds.freshness is not None:
+            expr = pl.col(f"latest_{k}") >= pl.col(f"since_{k}")
+            checks.append(_check(expr, f"d{k}", ignore_na=False))
+    return pa.DataFrameSchema(checks=checks, name=f"{spec.name} (dataset)")
+
+
+def _failures(schema: pa.DataFrameSchema | None, frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
+    """Run pandera lazily; its failure cases as (`rule`, `index`)."""
+    if schema is None:
+        return _NO_FAILURES
+    try:
+        schema.validate(frame, lazy=True)
+    except SchemaErrors as exc:
+        return _rule_failures(exc.failure_cases, prefix)
+    except SchemaError as exc:
+        raise RuntimeError(f"pandera refused the frame: {exc}") from None
+    return _NO_FAILURES
+
+
+def _rule_failures(cases: pl.DataFrame, prefix: str) -> pl.DataFrame:
+    ours = pl.col("check").str.contains(f"^{prefix}[0-9]+$").fill_null(False)
+    odd = cases.filter(~ours)
+    if odd.height:
+        raise RuntimeError(f"pandera reported an unexpected failure: {odd.row(0, named=True)}")
+    return cases.select(
+        rule=pl.col("check").str.slice(1).cast(pl.Int32),
+        index=pl.col("index").cast(pl.Int64),
+    )
+
+
+def validate(
+    spec: ContractSpec,
+    source: Source,
+    *,
+    now: datetime,
+    failures_to: Path | None = None,
+    quarantine_to: Path | None = None,
+    cache: ContractCache | None = None,
+) -> ValidationReport:
+    """Validate one Parquet file (path or pyarrow NativeFile) against `spec`.
+
+    Raises UnreadableParquet when the bytes are not readable Parquet. `now` (aware) is the
+    freshness reference. `failures_to`: write the failing rows there (always, maybe empty).
+    `quarantine_to`: write the quarantined rows there when the outcome is partial.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    compiled = cache.get(spec) if cache is not None else compile_contract(spec)
+    with open_parquet(source) as src:
+        structural = check_structure(spec, src.schema, src.rows)
+        if structural:
+            if failures_to is not None:
+                write_empty(failures_to, src.schema)
+            return ValidationReport(
+                Outcome.REJECTED, src.rows, 0, 0, structural, failures_path=failures_to
+            )
+        return _Run(compiled, src, now, failures_to, quarantine_to).execute()
+
+
+class _Run:
+    """One validation of one file: the streaming pass, then unique, dataset checks, outcome."""
+
+    def __init__(
+        self,
+        compiled: Compiled,
+        src: ParquetSource,
+        now: datetime,
+        failures_to: Path | None,
+        quarantine_to: Path | None,
+    ) -> None:
+        self.c, self.src, self.now = compiled, src, now
+        self.failures_to, self.quarantine_to = failures_to, quarantine_to
+        spec = compiled.spec
+        fresh = [ds.freshness.column for ds in spec.checks if ds.freshness is not None]
+        self.tally = Tally(list(compiled.rules), fresh)
+        self.hashes = {r.index: KeyHashes(r.columns) for r in compiled.rules if r.is_unique}
+        self.windows = [
+            Window(i, a, b, src.offsets[a], src.offsets[b])
+            for i, (a, b) in enumerate(src.windows(TARGET_ROWS))
+        ]
+
+    def execute(self) -> ValidationReport:
+        wanted = self.failures_to or self.quarantine_to
+        scratch = str(wanted.parent) if wanted is not None else None
+        with tempfile.TemporaryDirectory(dir=scratch, prefix="tollgate-") as tmp:
+            spill = Spill(Path(tmp) / "spill.parquet", self.src.schema if wanted else None)
+            self._prepass()
+            try:
+                self._stream(spill)
+            finally:
+                spill.close()
+            unique_rows = self._resolve_unique()
+            return self._conclude(spill, unique_rows)
+
+    def _stream(self, spill: Spill) -> None:
+        spans = [(w.first_group, w.last_group) for w in self.windows]
+        chunks: Iterator[pl.DataFrame] = self.src.iter_windows(spans)
+        try:
+            for w, table in zip(self.windows, chunks, strict=True):
+                self._chunk(w, table, spill)
+        finally:
+            chunks.close()  # type: ignore[attr-defined]
+
+    def _prepass(self) -> None:
+        """Hash the unique keys (key columns only) and find each rule's candidate rows."""
+        if not self.hashes:
+            return
+        keys = {c for h in self.hashes.values() for c in h.columns}
+        declared = [c for c in self.c.spec.columns if c.name in keys]
+        in_file = [c.name for c in declared if c.name in self.src.schema.names]
+        spans = self.src.windows(PREPASS_ROWS)
+        chunks: Iterator[pl.DataFrame] = self.src.iter_windows(spans, in_file, pages=False)
+        offsets = self.src.offsets
+        exprs = [key_hash(h.columns).alias(f"h{i}") for i, h in self.hashes.items()]
+        try:
+            for (a, b), read in zip(spans, chunks, strict=True):
+                hashed = to_frame(read, declared, offsets[b] - offsets[a]).select(exprs)
+                for i, h in self.hashes.items():
+                    h.add(hashed.get_column(f"h{i}"))
+        finally:
+            chunks.close()  # type: ignore[attr-defined]
+        for h in self.hashes.values():
+            h.finish_prepass()  # one at a time: the extra memory of one rule only
+
+    def _chunk(self, w: Window, read: pl.DataFrame, spill: Spill) -> None:
+        frame = to_frame(read, self.c.spec.columns, w.end - w.start)
+        failures = _failures(self.c.row_schema, frame.select(self.c.row_columns), "r")
+        self.tally.add(w.start, frame, failures)
+        keep = []
+        for h in self.hashes.values():
+            local = h.in_window(w.start, w.end) if h.capturing else None
+            if local is not None and len(local):
+                h.capture(frame, w.start, local)
+                keep.append(local)
+        rows = pl.concat(keep).unique() if keep else pl.Series([], dtype=pl.Int64)
+        spill.add(w.index, w.start, failures, read, rows)
+
+    def _resolve_unique(self) -> dict[int, pl.Series]:
+        """Each unique rule's failing rows; rules side by side when re-reads are independent."""
+
+        def resolve(hashes: KeyHashes) -> UniqueOutcome:
+            return hashes.resolve(key_loader(self.src, self.c.spec, hashes.columns))
+
+        parallel = self.src.path is not None and len(self.hashes) > 1
+        with ThreadPoolExecutor(max_workers=2 if parallel else 1) as pool:
+            outcomes = dict(zip(self.hashes, pool.map(resolve, self.hashes.values()), strict=True))
+        out: dict[int, pl.Series] = {}
+        for i, hashes in self.hashes.items():
+            outcome = outcomes[i]
+            t = self.tally.rules[i]
+            t.checked, t.failed = hashes.checked, len(outcome.rows)
+            t.samples = [Sample(row, value) for row, value in outcome.samples]
+            out[i] = outcome.rows
+        return out
+
+    def _records(self) -> tuple[list[CheckResult], list[RuleTally], bool]:
+        """Records in report order; the failed error row rules; whether a dataset check failed."""
+        spec, tallies = self.c.spec, self.tally.rules
+        summary = summary_frame(spec, self.tally, self.now)
+        failed_ds = set(_failures(self.c.dataset_schema, summary, "d").get_column("rule").to_list())
+        datasets = dataset_results(spec, self.tally, summary, failed_ds)
+        records = [t.result() for t in tallies if t.rule.dataset_index is None]
+        keys = {t.rule.dataset_index: t.result() for t in tallies}
+        records += [keys[k] if k in keys else datasets[k] for k in range(len(spec.checks))]
+        bad_rows = [t for t in tallies if t.rule.severity is Severity.ERROR and not t.passed]
+        bad_ds = any(r.severity == Severity.ERROR.value and not r.passed for r in datasets.values())
+        return records, bad_rows, bad_ds
+
+    def _conclude(self, spill: Spill, unique_rows: dict[int, pl.Series]) -> ValidationReport:
+        records, bad_rows, bad_ds = self._records()
+        rows = self.tally.rows
+        quarantine = self.c.spec.on_violation is OnViolation.QUARANTINE and bad_rows and not bad_ds
+        q_rules = frozenset(t.rule.index for t in bad_rows) if quarantine else frozenset()
+        q_to = self.quarantine_to if quarantine else None
+        quarantined = pyarrow.array([], pyarrow.int64())
+        if self.failures_to is not None or quarantine:
+            ids = [r.id for r in self.c.rules]
+            finisher = Finisher(self.src, spill, unique_rows, ids, q_rules, self.failures_to, q_to)
+            quarantined = finisher.run(self.windows)
+        report = ValidationReport(
+            Outcome.ACCEPTED, rows, rows, 0, records, failures_path=self.failures_to
+        )
+        if bad_ds or (bad_rows and not quarantine) or (quarantine and len(quarantined) == rows):
+            report.outcome, report.rows_accepted = Outcome.REJECTED, 0
+            if q_to is not None:
+                q_to.unlink(missing_ok=True)
+        elif quarantine:
+            report.outcome = Outcome.PARTIAL
+            report.rows_quarantined = len(quarantined)
+            report.rows_accepted = rows - report.rows_quarantined
+            report.quarantined_rows = quarantined
+            report.quarantine_path = q_to
+        return report

@@ -1,0 +1,222 @@
+"""The failures and quarantine Parquet files (SPEC §8 "Outcomes"), written in bounded memory.
+
+During the pass, the rows failing a row-by-row rule are spilled, window by window, to a temporary
+Parquet file (`_row`, `_rules` and, when an output is wanted, the original columns). `unique` is
+known only at the end: the final pass walks the windows again, merges each window's spilled rows
+with its unique-failing rows (re-reading from the upload only rows the spill lacks), and writes
+`_failed_checks` and the quarantine. One window of failing rows is held at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
+
+from app.validation.reading import ParquetSource
+
+ROW, FAILED, RULES = "_row", "_failed_checks", "_rules"
+_SPILL_SCHEMA = {ROW: pa.int64(), RULES: pa.list_(pa.int32())}
+
+
+def output_schema(original: pa.Schema) -> pa.Schema:
+    """The failures file: the upload's columns, `_row` (int64), `_failed_checks` (list<string>)."""
+    fields = [f for f in original if f.name not in (ROW, FAILED, RULES)]
+    return pa.schema([*fields, pa.field(ROW, pa.int64()), pa.field(FAILED, pa.list_(pa.string()))])
+
+
+def quarantine_schema(original: pa.Schema) -> pa.Schema:
+    fields = [f for f in original if f.name not in (ROW, FAILED, RULES)]
+    return pa.schema([*fields, pa.field(ROW, pa.int64())])
+
+
+def write_empty(path: Path, original: pa.Schema) -> None:
+    schema = output_schema(original)
+    pq.write_table(schema.empty_table(), path, compression="zstd")
+
+
+@dataclass
+class Spill:
+    """Rows failing row-by-row rules, one Parquet row group per window that has any."""
+
+    path: Path
+    original: pa.Schema | None  # the upload's columns, kept when an output file is wanted
+    groups: dict[int, int] = field(default_factory=dict)  # window → spill row group
+    _writer: pq.ParquetWriter | None = None
+
+    @property
+    def schema(self) -> pa.Schema:
+        extra = [pa.field(k, t) for k, t in _SPILL_SCHEMA.items()]
+        return pa.schema([*(self.original or []), *extra])
+
+    def add(
+        self, window: int, offset: int, failures: pl.DataFrame, read: pl.DataFrame, keep: pl.Series
+    ) -> None:
+        """`failures` is (`rule`, `index`: local row); `read` the window as read from the file;
+        `keep` local rows to spill even without a failure (unique candidates)."""
+        if len(keep):
+            extra = pl.DataFrame({"rule": pl.Series([None] * len(keep), dtype=pl.Int32)})
+            failures = pl.concat([failures, extra.with_columns(index=keep.cast(pl.Int64))])
+        if failures.is_empty():
+            return
+        grouped = (
+            failures.group_by("index")
+            .agg(pl.col("rule").drop_nulls().unique().sort())
+            .sort("index")
+        )
+        local = grouped.get_column("index")
+        arrays: list[pa.Array | pa.ChunkedArray] = []
+        if self.original is not None:
+            taken = read.select(self.original.names).gather(local).to_arrow()
+            arrays += taken.columns
+        arrays.append((local.cast(pl.Int64) + offset).to_arrow())
+        arrays.append(grouped.get_column("rule").cast(pl.List(pl.Int32)).to_arrow())
+        table = pa.Table.from_arrays(arrays, names=self.schema.names).cast(self.schema)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, self.schema, compression="lz4")
+        self.groups[window] = len(self.groups)
+        self._writer.write_table(table, row_group_size=max(1, table.num_rows))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def read(self, window: int) -> pa.Table | None:
+        g = self.groups.get(window)
+        return None if g is None else pq.ParquetFile(self.path).read_row_group(g)
+
+
+@dataclass(frozen=True)
+class Window:
+    index: int
+    first_group: int
+    last_group: int  # exclusive
+    start: int  # first row
+    end: int  # row after the last
+
+
+@dataclass
+class Finisher:
+    """The final pass: merge spill and unique failures window by window, write the outputs."""
+
+    source: ParquetSource
+    spill: Spill
+    unique_rows: dict[int, pl.Series]  # rule → failing global rows, ascending
+    ids: Sequence[str]  # rule → check id
+    quarantine_rules: frozenset[int]
+    failures_to: Path | None
+    quarantine_to: Path | None
+    quarantined: list[pa.Array] = field(default_factory=list)
+
+    def run(self, windows: Sequence[Window]) -> pa.Int64Array:
+        """Write the outputs; the quarantined rows (ascending)."""
+        writers = self._writers()
+        try:
+            for w in windows:
+                self._window(w, writers)
+        finally:
+            for writer in writers.values():
+                writer.close()
+        chunks = [c for c in self.quarantined if len(c)]
+        if not chunks:
+            return pa.array([], pa.int64())
+        return pa.concat_arrays(chunks)
+
+    def _writers(self) -> dict[str, pq.ParquetWriter]:
+        original = self.spill.original
+        out: dict[str, pq.ParquetWriter] = {}
+        if original is not None and self.failures_to is not None:
+            out["failures"] = pq.ParquetWriter(
+                self.failures_to, output_schema(original), compression="zstd"
+            )
+        if original is not None and self.quarantine_to is not None and self.quarantine_rules:
+            out["quarantine"] = pq.ParquetWriter(
+                self.quarantine_to, quarantine_schema(original), compression="zstd"
+            )
+        return out
+
+    def _window(self, w: Window, writers: dict[str, pq.ParquetWriter]) -> None:
+        spilled = self.spill.read(w.index)
+        pairs = self._pairs(w, spilled)
+        if pairs.is_empty():
+            return
+        wanted = pl.Series(sorted(self.quarantine_rules), dtype=pl.Int32).implode()
+        q_rows = pairs.filter(
+            pl.col("rules").list.eval(pl.element().is_in(wanted)).list.any()
+        ).get_column("row")
+        self.quarantined.append(q_rows.to_arrow().cast(pa.int64()))
+        if not writers:
+            return
+        rows = self._original_rows(w, spilled, pairs.get_column("row"))
+        ids = pairs.select(
+            pl.col("rules")
+            .list.eval(pl.element().replace_strict(list(range(len(self.ids))), list(self.ids)))
+            .list.unique(maintain_order=True)
+        ).to_series()
+        if "failures" in writers:
+            failed = ids.to_arrow().cast(pa.list_(pa.string()))
+            table = rows.append_column(FAILED, failed)
+            writers["failures"].write_table(table.cast(writers["failures"].schema))
+        if "quarantine" in writers and len(q_rows):
+            mask = pc.is_in(rows.column(ROW), value_set=q_rows.to_arrow().cast(pa.int64()))
+            writers["quarantine"].write_table(rows.filter(mask).cast(writers["quarantine"].schema))
+
+    def _pairs(self, w: Window, spilled: pa.Table | None) -> pl.DataFrame:
+        """(row, rules) for every failing row of the window, rules ascending, rows ascending."""
+        frames = []
+        if spilled is not None:
+            frame = pl.from_arrow(spilled.select([ROW, RULES]))
+            assert isinstance(frame, pl.DataFrame)
+            pairs = frame.rename({ROW: "row", RULES: "rule"}).explode("rule")
+            frames.append(pairs.drop_nulls("rule"))
+        for rule, rows in self.unique_rows.items():
+            lo, hi = rows.search_sorted(w.start, "left"), rows.search_sorted(w.end, "left")
+            if hi > lo:
+                part = rows.slice(int(lo), int(hi - lo))
+                tag = pl.repeat(rule, len(part), dtype=pl.Int32, eager=True)
+                frames.append(pl.DataFrame({"row": part, "rule": tag}))
+        if not frames:
+            return pl.DataFrame(schema={"row": pl.Int64, "rules": pl.List(pl.Int32)})
+        both = pl.concat(
+            [f.select(pl.col("row").cast(pl.Int64), pl.col("rule").cast(pl.Int32)) for f in frames]
+        )
+        return both.group_by("row").agg(rules=pl.col("rule").unique().sort()).sort("row")
+
+    def _original_rows(self, w: Window, spilled: pa.Table | None, rows: pl.Series) -> pa.Table:
+        """The upload's columns + `_row` for `rows`: from the spill, the rest re-read."""
+        original = self.spill.original
+        assert original is not None
+        names = [*original.names, ROW]
+        parts = []
+        have = pa.array([], pa.int64())
+        if spilled is not None:
+            wanted = pc.is_in(spilled.column(ROW), value_set=rows.to_arrow().cast(pa.int64()))
+            spilled = spilled.filter(wanted)
+            parts.append(spilled.select(names))
+            have = spilled.column(ROW)
+        known = pl.Series(ROW, have, dtype=pl.Int64)
+        missing = rows.filter(~rows.is_in(known.implode()))
+        if len(missing):
+            parts.append(self._reread(w, missing, original))
+        table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        return table.sort_by(ROW)
+
+    def _reread(self, w: Window, rows: pl.Series, original: pa.Schema) -> pa.Table:
+        """Rows the spill lacks (unique failures), from their row groups only."""
+        pieces = []
+        offsets = self.source.offsets
+        for g in range(w.first_group, w.last_group):
+            lo, hi = offsets[g], offsets[g + 1]
+            mine = rows.filter((rows >= lo) & (rows < hi))
+            if len(mine):
+                read = self.source.read_window((g, g + 1)).select(original.names)
+                taken = read.gather(mine - lo).to_arrow()
+                taken = pa.Table.from_arrays(taken.columns, names=original.names).cast(original)
+                pieces.append(taken.append_column(ROW, mine.cast(pl.Int64).to_arrow()))
+        return pa.concat_tables(pieces)

@@ -1,0 +1,136 @@
+"""`unique` across a whole file in bounded memory.
+
+A pre-pass reads only the key columns and keeps one 64-bit hash per row (null where the key has
+a null part: such rows are not checked) — 8 bytes a row. Sorting the hashes finds the duplicated
+ones; the rows carrying them are *candidates*, known before the main pass. The main pass then
+captures the candidates' real key values (and spills their original rows for the failures file),
+and the candidates are confirmed by comparing the values exactly, so a hash collision never fails
+a row. Every row of a duplicated key fails. When there are too many candidates to hold their
+values, they are confirmed in hash partitions by reading the key columns again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from app.validation.results import MAX_SAMPLES
+from app.validation.values import column_values
+
+SEED = 0x7011_6A7E  # fixed: the same value hashes alike in every chunk
+BUCKETS = 8  # 64-bit hashes split by their top 3 bits
+CONFIRM_ROWS = 1_000_000  # candidates whose key values are held at once when confirming
+ROW = "_row"
+
+# Given ascending global row indices, the key columns at those rows (check form), in that order.
+KeyLoader = Callable[[pl.Series], pl.DataFrame]
+
+
+def key_hash(columns: tuple[str, ...]) -> pl.Expr:
+    """Hash of the key, null where any part is null."""
+    if len(columns) == 1:
+        hashed = pl.col(columns[0]).hash(SEED)
+    else:
+        hashed = pl.struct(list(columns)).hash(SEED)
+    present = pl.all_horizontal([pl.col(c).is_not_null() for c in columns])
+    return pl.when(present).then(hashed)
+
+
+@dataclass
+class UniqueOutcome:
+    rows: pl.Series  # global indices of failing rows, ascending (Int64)
+    samples: list[tuple[int, Any]]
+
+
+@dataclass
+class KeyHashes:
+    """One unique rule: its key's hashes in file order (pre-pass), then its candidates."""
+
+    columns: tuple[str, ...]
+    parts: list[pl.Series] = field(default_factory=list)
+    checked: int = 0
+    candidates: pl.DataFrame | None = None  # (`_row`, `_hash`), ascending
+    captured: list[pl.DataFrame] = field(default_factory=list)  # (`_row`, key columns)
+
+    def add(self, hashes: pl.Series) -> None:
+        self.checked += len(hashes) - hashes.null_count()
+        self.parts.append(hashes)
+
+    def finish_prepass(self) -> None:
+        """Find the candidate rows and drop the hashes."""
+        every = pl.concat(self.parts) if self.parts else pl.Series([], dtype=pl.UInt64)
+        self.parts = []
+        dup = _duplicated(every)
+        hit = every.is_in(dup.implode()).fill_null(False) if len(dup) else None
+        if hit is None or not hit.any():
+            self.candidates = pl.DataFrame(schema={ROW: pl.Int64, "_hash": pl.UInt64})
+            return
+        local = hit.arg_true()
+        rows = local.cast(pl.Int64)
+        self.candidates = pl.DataFrame({ROW: rows, "_hash": every.gather(local)})
+
+    @property
+    def capturing(self) -> bool:
+        return self.candidates is not None and 0 < self.candidates.height <= CONFIRM_ROWS
+
+    def in_window(self, start: int, end: int) -> pl.Series:
+        """Local indices of the candidates among rows [start, end)."""
+        assert self.candidates is not None
+        rows = self.candidates.get_column(ROW)
+        lo, hi = rows.search_sorted(start, "left"), rows.search_sorted(end, "left")
+        return rows.slice(int(lo), int(hi - lo)) - start
+
+    def capture(self, frame: pl.DataFrame, start: int, local: pl.Series) -> None:
+        """Keep the candidates' key values from the main pass (check form)."""
+        picked = frame.select(self.columns).gather(local)
+        self.captured.append(picked.with_columns((local.cast(pl.Int64) + start).alias(ROW)))
+
+    def resolve(self, load: KeyLoader) -> UniqueOutcome:
+        """Confirm the candidates against the real values; the failing rows and samples."""
+        cands = self.candidates
+        if cands is None or cands.is_empty():
+            return UniqueOutcome(pl.Series(ROW, [], dtype=pl.Int64), [])
+        if self.captured:
+            failing = [_exact(pl.concat(self.captured), self.columns)]
+            self.captured = []
+        else:
+            chunks = max(1, -(-cands.height // CONFIRM_ROWS))
+            failing = [_reread(p, self.columns, load) for p in _partitions(cands, chunks)]
+        merged = pl.concat(failing).sort(ROW)
+        head = merged.head(MAX_SAMPLES)
+        values = column_values(head, self.columns, pl.Series(range(head.height)))
+        samples = list(zip(head.get_column(ROW).to_list(), values, strict=True))
+        return UniqueOutcome(merged.get_column(ROW), samples)
+
+
+def _duplicated(every: pl.Series) -> pl.Series:
+    """Hash values that occur more than once, sorted bucket by bucket (by the top 3 bits) so
+    the extra memory is an eighth of the hashes, not twice them."""
+    buckets = (every // (1 << 61)).cast(pl.UInt8)
+    found = []
+    for b in range(BUCKETS):
+        part = every.filter(buckets == b).sort(multithreaded=False)
+        found.append(part.filter(part == part.shift(1)))
+    return pl.concat(found).unique()
+
+
+def _partitions(cands: pl.DataFrame, chunks: int) -> list[pl.DataFrame]:
+    """Split candidates so equal hashes stay together, each part ascending by row."""
+    if chunks == 1:
+        return [cands]
+    tagged = cands.with_columns(_part=(pl.col("_hash") % chunks))
+    return [p.drop("_part") for p in tagged.partition_by("_part", maintain_order=True)]
+
+
+def _reread(cands: pl.DataFrame, columns: tuple[str, ...], load: KeyLoader) -> pl.DataFrame:
+    rows = cands.get_column(ROW)
+    return _exact(load(rows).select(columns).with_columns(rows.alias(ROW)), columns)
+
+
+def _exact(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """The rows whose key value really occurs more than once: `_row` + key columns."""
+    dup = frame.select(pl.struct(list(columns)).is_duplicated()).to_series()
+    return frame.filter(dup).select(ROW, *columns)
