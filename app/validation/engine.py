@@ -1,9 +1,14 @@
 """The validation engine: a contract version compiles once into pandera schemas; a Parquet file
 streams through them window by window (a few row groups, the next read overlapped).
 
-pandera (polars backend) evaluates every row-by-row rule and the dataset checks; it is imported
-here only, and its exceptions never leave this module. `unique` is judged across the whole file
-by app.validation.uniqueness; counts, samples and the outputs are kept in bounded memory.
+1. structure, from the schema alone (app.validation.structure): any failure rejects, no data read;
+2. pre-pass over the unique keys' columns only: 64-bit hashes → candidate duplicate rows;
+3. main pass: pandera (polars backend) evaluates every row-by-row rule on each window; exact
+   counts and samples are tallied, failing rows (and unique candidates) spilled to disk;
+4. unique candidates confirmed on their real values; row_count and freshness evaluated by
+   pandera on a one-row summary; outcome; failures and quarantine files written from the spill.
+
+pandera is imported here only, and its exceptions never leave this module.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
-import pyarrow  # type: ignore[import-untyped, unused-ignore]
+import pyarrow
 from pandera.api.polars.types import PolarsData
 from pandera.errors import SchemaError, SchemaErrors
 
@@ -35,7 +40,7 @@ from app.validation.structure import check_structure
 from app.validation.tally import RuleTally, Tally
 from app.validation.uniqueness import KeyHashes, UniqueOutcome, key_hash
 
-TARGET_ROWS = 524_288  # rows per window handed to pandera: amortises its per-call cost
+TARGET_ROWS = 393_216  # rows per window handed to pandera: amortises its per-call cost
 PREPASS_ROWS = 1_048_576  # rows per window of the unique pre-pass (key columns only)
 _NO_FAILURES = pl.DataFrame(schema={"rule": pl.Int32, "index": pl.Int64})
 

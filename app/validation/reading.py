@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TypeAlias
 
 import polars as pl
-import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
-import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from app.validation.pages import PageHeaderError, count_chunk_values
 

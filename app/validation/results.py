@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow as pa
 
 MAX_SAMPLES = 20
 
@@ -83,9 +83,4 @@ class ValidationReport:
     quarantine_path: Path | None = None  # Parquet: the quarantined rows (partial batches)
     # 0-based, ascending; an int64 Arrow array so millions of indices stay compact
     # (`.to_pylist()` for Python ints, `pyarrow.compute.is_in` to filter a table by it).
-    quarantined_rows: pa.Int64Array = field(default_factory=lambda: _no_rows())
-
-
-def _no_rows() -> pa.Int64Array:
-    empty: pa.Int64Array = pa.array([], pa.int64())
-    return empty
+    quarantined_rows: pa.Int64Array = field(default_factory=lambda: pa.array([], pa.int64()))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow as pa
 
 from app.contracts.spec import ContractSpec, Severity
 from app.validation.results import CheckResult

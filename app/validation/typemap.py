@@ -1,9 +1,9 @@
-"""SPEC §8 "Types": which Arrow types match a declared column type, and the canonical form the
-engine checks values in (widened to the declared type, dictionaries decoded, instants in UTC)."""
+"""SPEC §8 "Types": which Arrow types match a declared column type (the widening table), judged
+on the file's schema; app.validation.frames brings matching columns to their check form."""
 
 from __future__ import annotations
 
-import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow as pa
 
 from app.contracts.spec import ColumnType
 
@@ -94,30 +94,3 @@ def _exact(ct: ColumnType, t: pa.DataType) -> bool:
     return ct in (ColumnType.STRING, ColumnType.BINARY, ColumnType.DATE) or (
         ct is ColumnType.FLOAT64 and pa.types.is_float32(t)
     )
-
-
-def check_type(declared: ColumnType) -> pa.DataType:
-    """The Arrow type values are checked in: float32 compares as float64 (exact bounds)."""
-    if declared is ColumnType.FLOAT32:
-        return pa.float64()
-    return ARROW_TYPES[declared]
-
-
-def normalise(array: pa.ChunkedArray, declared: ColumnType) -> pa.ChunkedArray:
-    """A matching column in its check form: decoded, widened, instants in UTC, dates as date32."""
-    t = array.type
-    if pa.types.is_dictionary(t):
-        array = array.cast(t.value_type)
-        t = t.value_type
-    if declared is ColumnType.TIMESTAMP:
-        unit = "ms" if t.unit == "s" else t.unit
-        return array.cast(pa.timestamp(unit, "UTC"))
-    if declared in (ColumnType.STRING, ColumnType.BINARY):
-        return array  # large_/view layouts: polars reads them all as its own string/binary
-    target = check_type(declared)
-    return array if t == target else array.cast(target)
-
-
-def null_column(declared: ColumnType, rows: int) -> pa.Array:
-    """An absent nullable column, read as all-null (SPEC §2.1)."""
-    return pa.nulls(rows, type=check_type(declared))
