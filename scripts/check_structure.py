@@ -32,8 +32,10 @@ def problems(root: Path) -> list[str]:
             found.append(f"{rel}: {lines} lines (cap {MAX_LINES}); split it into a package")
         tree = ast.parse(path.read_text(), str(rel))
         if rel.parts != PANDERA_HOME:
-            found += [f"{rel}:{line}: imports pandera outside {'/'.join(PANDERA_HOME)}"
-                      for line in _imports_of(tree, "pandera")]
+            found += [
+                f"{rel}:{line}: imports pandera outside {'/'.join(PANDERA_HOME)}"
+                for line in _imports_of(tree, "pandera")
+            ]
         if sql_allowed(rel):
             continue
         for node in ast.walk(tree):
