@@ -59,22 +59,17 @@ def read_document(body: bytes, content_type: str | None) -> ContractSpec:
         raise InvalidContract("the request body is empty", errors=[])
     try:
         data = load_document(body, yaml_syntax=media in YAML_TYPES)
-    except DocumentError as exc:
-        raise InvalidContract(str(exc), errors=exc.errors) from None
-    except RecursionError:
-        # json and yaml parse recursively: hostile nesting must be a 422, not a 500.
-        raise _unreadable("the document is nested too deeply") from None
-    except ValueError as exc:
-        # e.g. an integer literal past Python's 4300-digit limit (raised by json and yaml).
-        raise _unreadable(str(exc).split(";")[0]) from None
-    try:
         if odcs.is_odcs(data):
             data = odcs.from_odcs(data)
         return parse_contract(data)
     except DocumentError as exc:
         raise InvalidContract(str(exc), errors=exc.errors) from None
     except RecursionError:
+        # json, yaml and the validators recurse: hostile nesting must be a 422, not a 500.
         raise _unreadable("the document is nested too deeply") from None
+    except ValueError as exc:
+        # e.g. an integer literal past Python's 4300-digit limit (raised by json and yaml).
+        raise _unreadable(str(exc).split(";")[0]) from None
 
 
 def _unreadable(message: str) -> InvalidContract:
