@@ -13,24 +13,21 @@ import re
 import warnings
 from typing import Any
 
-from app.contracts.spec import Column, ColumnCheck, ColumnType, ContractSpec, Severity
+from app.contracts.spec import (
+    INTEGER_BOUNDS,
+    Column,
+    ColumnCheck,
+    ColumnType,
+    ContractSpec,
+    Severity,
+)
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 
-_INT_BOUNDS: dict[ColumnType, tuple[int, int]] = {
-    ColumnType.INT8: (-(2**7), 2**7 - 1),
-    ColumnType.INT16: (-(2**15), 2**15 - 1),
-    ColumnType.INT32: (-(2**31), 2**31 - 1),
-    ColumnType.INT64: (-(2**63), 2**63 - 1),
-    ColumnType.UINT8: (0, 2**8 - 1),
-    ColumnType.UINT16: (0, 2**16 - 1),
-    ColumnType.UINT32: (0, 2**32 - 1),
-    ColumnType.UINT64: (0, 2**64 - 1),
-}
 
 _BASE: dict[ColumnType, dict[str, Any]] = {
     ColumnType.BOOL: {"type": "boolean"},
-    **{t: {"type": "integer"} for t in _INT_BOUNDS},
+    **{t: {"type": "integer"} for t in INTEGER_BOUNDS},
     ColumnType.FLOAT32: {"type": "number"},
     ColumnType.FLOAT64: {"type": "number"},
     ColumnType.STRING: {"type": "string"},
@@ -68,8 +65,8 @@ def column_schema(col: Column) -> dict[str, Any]:
     if col.nullable:
         out["type"] = [out["type"], "null"]
     notes: list[str] = [col.description] if col.description else []
-    if col.type in _INT_BOUNDS:
-        out["minimum"], out["maximum"] = _INT_BOUNDS[col.type]
+    if col.type in INTEGER_BOUNDS:
+        out["minimum"], out["maximum"] = INTEGER_BOUNDS[col.type]
     mostly: dict[str, float] = {}
     for check in col.checks:
         if check.severity is not Severity.ERROR:

@@ -81,6 +81,16 @@ INTEGER_TYPES = frozenset(
         ColumnType.UINT64,
     }
 )
+INTEGER_BOUNDS: dict[ColumnType, tuple[int, int]] = {
+    ColumnType.INT8: (-(2**7), 2**7 - 1),
+    ColumnType.INT16: (-(2**15), 2**15 - 1),
+    ColumnType.INT32: (-(2**31), 2**31 - 1),
+    ColumnType.INT64: (-(2**63), 2**63 - 1),
+    ColumnType.UINT8: (0, 2**8 - 1),
+    ColumnType.UINT16: (0, 2**16 - 1),
+    ColumnType.UINT32: (0, 2**32 - 1),
+    ColumnType.UINT64: (0, 2**64 - 1),
+}
 FLOAT_TYPES = frozenset({ColumnType.FLOAT32, ColumnType.FLOAT64})
 NUMERIC_TYPES = INTEGER_TYPES | FLOAT_TYPES
 RANGE_TYPES = NUMERIC_TYPES | {ColumnType.DATE, ColumnType.TIMESTAMP}
