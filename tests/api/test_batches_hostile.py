@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -15,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
+from tests.builders import asgi
 from tests.builders.batches import (
     PARQUET,
     lie_about_rows,
@@ -108,8 +108,6 @@ def test_oversize_is_413_and_leaves_nothing(settings: Settings) -> None:
 def test_client_disconnect_mid_upload_leaves_no_batch_and_no_file(
     client: TestClient, orders: None, settings: Settings
 ) -> None:
-    app = client.app
-    sent: list[dict[str, Any]] = []
     messages = iter(
         [
             {"type": "http.request", "body": VALID[:100], "more_body": True},
@@ -120,27 +118,7 @@ def test_client_disconnect_mid_upload_leaves_no_batch_and_no_file(
     async def receive() -> dict[str, Any]:
         return next(messages)
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": URL,
-        "raw_path": URL.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "client": ("127.0.0.1", 1),
-        "server": ("testserver", 80),
-        "headers": [
-            (b"authorization", f"Bearer {ADMIN_KEY}".encode()),
-            (b"content-type", b"application/vnd.apache.parquet"),
-        ],
-    }
-    anyio.run(app, scope, receive, send)  # type: ignore[arg-type]
+    asgi.post(client.app, URL, receive, [(b"content-type", b"application/vnd.apache.parquet")])
     assert batches(client) == []
     assert stray_files(settings) == []
     assert not list((settings.data_dir / "blobs").rglob("*.parquet"))

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 import yaml
 from fastapi.testclient import TestClient
@@ -23,6 +22,7 @@ from sqlalchemy import create_engine
 from app.config import Settings
 from app.db.registry import metadata
 from app.main import create_app
+from tests.builders import asgi
 from tests.builders.problems import PROBLEM, assert_problem
 from tests.conftest import ADMIN_KEY, bearer
 
@@ -298,7 +298,6 @@ def test_a_streamed_document_over_1_mib_is_413_without_content_length(
 def _asgi_post(app: Any, headers: list[tuple[bytes, bytes]]) -> tuple[list[dict[str, Any]], int]:
     """POST an endless body straight to the ASGI app; return the messages sent and bytes read."""
     chunk, cap = b" " * 65536, 64 * MIB
-    sent: list[dict[str, Any]] = []
     read = 0
 
     async def receive() -> dict[str, Any]:
@@ -308,29 +307,7 @@ def _asgi_post(app: Any, headers: list[tuple[bytes, bytes]]) -> tuple[list[dict[
         read += len(chunk)
         return {"type": "http.request", "body": chunk, "more_body": True}
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/contracts",
-        "raw_path": b"/v1/contracts",
-        "query_string": b"",
-        "root_path": "",
-        "client": ("127.0.0.1", 1234),
-        "server": ("testserver", 80),
-        "state": {},
-        "headers": [
-            (b"host", b"testserver"),
-            (b"authorization", f"Bearer {ADMIN_KEY}".encode()),
-            *headers,
-        ],
-    }
-    anyio.run(app, scope, receive, send)
+    sent = asgi.post(app, "/v1/contracts", receive, headers)
     return sent, read
 
 
