@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(app.state.sessionmaker)
     context = Context(
         blobs=BlobStore(settings.storage_url), cache=ContractCache(), scratch=settings.scratch_dir
     )

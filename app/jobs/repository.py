@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Update, case, literal, update
+from sqlalchemy import Update, case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.db import dialect
@@ -104,3 +104,19 @@ def mark_failed_attempt(
     )
     status = session.execute(stmt).scalar_one_or_none()
     return None if status is None else JobStatus(status)
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+    return {status: int(count) for status, count in rows}
+
+
+def oldest_queued_at(session: Session) -> datetime | None:
+    query = select(func.min(Job.created_at)).where(Job.status == JobStatus.QUEUED)
+    value = session.scalar(query)
+    # min() bypasses the column type on SQLite: normalise to aware UTC here.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value

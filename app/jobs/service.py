@@ -154,3 +154,18 @@ def backoff(attempt: int) -> timedelta:
 
 def get(session: Session, job_id: uuid.UUID) -> Job | None:
     return repository.by_id(session, job_id)
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """What an operator watches: jobs per status and how long the oldest queued one has waited."""
+
+    counts: dict[str, int]
+    oldest_queued_age: float | None  # seconds
+
+
+def queue_state(session: Session, *, now: datetime | None = None) -> QueueState:
+    oldest = repository.oldest_queued_at(session)
+    now = now or utcnow()
+    age = (now - oldest).total_seconds() if oldest is not None else None
+    return QueueState(repository.counts_by_status(session), age)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.jobs import service as jobs_service
+
+log = logging.getLogger("tollgate")
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, maker: sessionmaker[Session]) -> None:
         self.registry = CollectorRegistry()
+        self.registry.register(QueueCollector(maker))
         self.requests = Counter(
             "tollgate_http_requests_total",
             "HTTP requests by route template, method and status.",
@@ -23,6 +33,39 @@ class Metrics:
             ["method", "route"],
             registry=self.registry,
         )
+
+
+class QueueCollector(Collector):
+    """Job queue gauges read from the shared database at scrape time, so every API replica
+    reports the same truth however many worker processes there are."""
+
+    def __init__(self, maker: sessionmaker[Session]) -> None:
+        self.maker = maker
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "tollgate_database_up", "1 when the last scrape reached the database."
+        )
+        try:
+            with self.maker() as session:
+                state = jobs_service.queue_state(session)
+        except Exception:  # a scrape must answer even when the database does not
+            log.warning("metrics: the job queue could not be read", exc_info=True)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        jobs = GaugeMetricFamily("tollgate_jobs", "Jobs by status.", labels=["status"])
+        for status in ("queued", "running", "done", "failed"):
+            jobs.add_metric([status], state.counts.get(status, 0))
+        yield jobs
+        age = GaugeMetricFamily(
+            "tollgate_oldest_queued_job_seconds",
+            "Age of the oldest queued job (0 when none): alert when workers fall behind.",
+        )
+        age.add_metric([], state.oldest_queued_age or 0.0)
+        yield age
 
 
 class MetricsMiddleware:
