@@ -41,7 +41,7 @@ from app.validation.structure import check_structure
 from app.validation.tally import RuleTally, Tally
 from app.validation.uniqueness import KeyHashes, UniqueOutcome, key_hash
 
-TARGET_ROWS = 655360  # rows per window handed to pandera: amortises its per-call cost
+TARGET_ROWS = 393_216  # rows per window handed to pandera: amortises its per-call cost
 PREPASS_ROWS = 1_048_576  # rows per window of the unique pre-pass (key columns only)
 _NO_FAILURES = pl.DataFrame(schema={"rule": pl.Int32, "index": pl.Int64})
 
