@@ -61,7 +61,9 @@ class KeyHashes:
 
     def finish_prepass(self) -> None:
         """Find the candidate rows and drop the hashes."""
-        every = pl.concat(self.parts) if self.parts else pl.Series([], dtype=pl.UInt64)
+        every = (
+            pl.concat(self.parts, rechunk=False) if self.parts else pl.Series([], dtype=pl.UInt64)
+        )
         self.parts = []
         dup = _duplicated(every)
         hit = every.is_in(dup.implode()).fill_null(False) if len(dup) else None
