@@ -17,6 +17,7 @@ import polars as pl
 from app.contracts.parsing import parse_instant
 from app.contracts.spec import (
     FLOAT_TYPES,
+    INTEGER_BOUNDS,
     INTEGER_TYPES,
     ColumnCheck,
     ColumnType,
@@ -24,16 +25,6 @@ from app.contracts.spec import (
     Severity,
 )
 
-_INT_RANGE = {
-    ColumnType.INT8: (-(2**7), 2**7 - 1),
-    ColumnType.INT16: (-(2**15), 2**15 - 1),
-    ColumnType.INT32: (-(2**31), 2**31 - 1),
-    ColumnType.INT64: (-(2**63), 2**63 - 1),
-    ColumnType.UINT8: (0, 2**8 - 1),
-    ColumnType.UINT16: (0, 2**16 - 1),
-    ColumnType.UINT32: (0, 2**32 - 1),
-    ColumnType.UINT64: (0, 2**64 - 1),
-}
 POLARS_TYPES: dict[ColumnType, pl.DataType] = {
     ColumnType.INT8: pl.Int8(),
     ColumnType.INT16: pl.Int16(),
@@ -141,7 +132,7 @@ def _in_range(col: pl.Expr, t: ColumnType, lo: Any, hi: Any) -> pl.Expr:
 
 def _int_range(col: pl.Expr, t: ColumnType, lo: Any, hi: Any) -> pl.Expr:
     """Integer bounds, exact: fractional bounds round inwards, bounds past the type clamp."""
-    low, high = _INT_RANGE[t]
+    low, high = INTEGER_BOUNDS[t]
     parts: list[pl.Expr] = []
     if lo is not None:
         bound = math.ceil(lo)
@@ -161,7 +152,7 @@ def _int_range(col: pl.Expr, t: ColumnType, lo: Any, hi: Any) -> pl.Expr:
 def _in_set(col: pl.Expr, t: ColumnType, values: list[int | str]) -> pl.Expr:
     if t is ColumnType.STRING:
         return col.is_in(pl.Series(values, dtype=pl.String()).implode())
-    low, high = _INT_RANGE[t]
+    low, high = INTEGER_BOUNDS[t]
     fits = [v for v in values if isinstance(v, int) and low <= v <= high]
     if not fits:
         return _constant(col, False)

@@ -14,6 +14,7 @@ import pytest
 
 from app.validation.engine import validate
 from app.validation.reading import UnreadableParquet, inspect_parquet
+from tests.builders.batches import lie_about_rows
 from tests.unit.validation.helpers import NOW, contract
 
 SPEC = contract([{"name": "a", "type": "int64"}, {"name": "s", "type": "string"}])
@@ -36,27 +37,6 @@ def _refused(tmp_path: Path, data: bytes) -> str:
     with pytest.raises(UnreadableParquet):
         inspect_parquet(pa.BufferReader(data))
     return first.value.detail
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, n = n & 0x7F, n >> 7
-        out.append(low | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _lie(data: bytes, rows: int, claimed: int, *, everywhere: bool) -> bytes:
-    """Rewrite the footer's row counts (Thrift varints of the same length)."""
-    length = struct.unpack("<I", data[-8:-4])[0]
-    start = len(data) - 8 - length
-    footer = data[start:-8]
-    old, new = _varint(rows << 1), _varint(claimed << 1)
-    assert len(old) == len(new)
-    assert old in footer
-    patched = footer.replace(old, new) if everywhere else footer.replace(old, new, 1)
-    return data[:start] + patched + data[-8:]
 
 
 def test_empty_file(tmp_path: Path) -> None:
@@ -97,13 +77,13 @@ def test_cut_in_the_middle(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("claimed", [1200, 1300])
 def test_footer_row_count_lies_about_the_file(tmp_path: Path, claimed: int) -> None:
-    detail = _refused(tmp_path, _lie(_parquet(), 1234, claimed, everywhere=False))
+    detail = _refused(tmp_path, lie_about_rows(_parquet(), 1234, claimed, everywhere=False))
     assert detail == f"footer says {claimed:,} rows but its row groups add up to 1,234"
 
 
 @pytest.mark.parametrize("claimed", [1200, 1300])
 def test_footer_row_counts_lie_everywhere(tmp_path: Path, claimed: int) -> None:
-    detail = _refused(tmp_path, _lie(_parquet(), 1234, claimed, everywhere=True))
+    detail = _refused(tmp_path, lie_about_rows(_parquet(), 1234, claimed, everywhere=True))
     assert detail == (
         f"footer says row group 0 has {claimed:,} rows "
         "but the pages of column 'a' hold 1,234 values"
