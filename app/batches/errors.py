@@ -23,3 +23,10 @@ class IdempotencyKeyReused(Conflict):
 class UploadNotStored(NotFound):
     type = "upload-not-stored"
     title = "Upload not stored"
+
+
+class NotValidatedYet(Conflict):
+    """Evidence (failures, quarantine) was asked for before the batch was validated."""
+
+    type = "batch-not-validated"
+    title = "Batch not validated yet"

@@ -18,13 +18,13 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth.service import Principal
 from app.batches import service
+from app.batches.errors import NotValidatedYet
 from app.batches.models import Batch
 from app.batches.pipeline import FINAL, LEASE, Context
 from app.batches.schemas import BatchReport, BatchSummary, CheckRecordRead
 from app.batches.uploads import Spooled, require_parquet_type, spool
 from app.db.engine import transaction
 from app.jobs.worker import run_claimed
-from app.problems import Conflict
 
 log = logging.getLogger("tollgate")
 WORKER = f"{socket.gethostname()}:{os.getpid()}:api"
@@ -122,11 +122,6 @@ def report(session: Session, batch: Batch) -> BatchReport:
         **summary(batch).model_dump(),
         checks=[CheckRecordRead.model_validate(r) for r in records],
     )
-
-
-class NotValidatedYet(Conflict):
-    type = "batch-not-validated"
-    title = "Batch not validated yet"
 
 
 def evidence(batch: Batch, key: str | None) -> str | None:

@@ -10,7 +10,12 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth.errors import InvalidKey, NotAllowed
 from app.batches import intake, quality, service
-from app.batches.errors import BatchNotFound, IdempotencyKeyReused, UnreadableUpload
+from app.batches.errors import (
+    BatchNotFound,
+    IdempotencyKeyReused,
+    NotValidatedYet,
+    UnreadableUpload,
+)
 from app.batches.schemas import BatchPage, BatchReport, ImpactReport, QualityHistory
 from app.contracts import service as contracts_service
 from app.contracts.errors import ContractNotFound, InvalidContract, VersionNotFound
@@ -107,7 +112,7 @@ def get_batch(batch_id: str, session: SessionDep, principal: PrincipalDep) -> Ba
 @router.get(
     "/v1/batches/{batch_id}/failures",
     response_class=StreamingResponse,
-    responses={200: {"content": {PARQUET: {}}}, **responses(BatchNotFound)},
+    responses={200: {"content": {PARQUET: {}}}, **responses(BatchNotFound, NotValidatedYet)},
 )
 def failures(
     batch_id: str, session: SessionDep, principal: PrincipalDep, request: Request
@@ -122,7 +127,7 @@ def failures(
 @router.get(
     "/v1/batches/{batch_id}/quarantine",
     response_class=StreamingResponse,
-    responses={200: {"content": {PARQUET: {}}}, **responses(BatchNotFound)},
+    responses={200: {"content": {PARQUET: {}}}, **responses(BatchNotFound, NotValidatedYet)},
 )
 def quarantined(
     batch_id: str, session: SessionDep, principal: PrincipalDep, request: Request

@@ -118,6 +118,7 @@ def test_async_upload_is_queued_then_validated_by_a_worker(
     assert r.status_code == 202
     assert r.json()["status"] == "queued"
     location = r.headers["location"]
+    assert_problem(client.get(f"{location}/failures"), 409, "batch-not-validated")
     engine = make_engine(settings.database_url)
     context = client.app.state.batch_context  # type: ignore[attr-defined]
     assert isinstance(context, Context)
