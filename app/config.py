@@ -39,7 +39,3 @@ class Settings(BaseSettings):
         if not self.storage_url:
             self.storage_url = (self.data_dir / "blobs").resolve().as_posix()
         return self
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")

@@ -15,18 +15,12 @@ from app.paging import DEFAULT_LIMIT, MAX_LIMIT
 from app.problems import PayloadTooLarge, UnsupportedMediaType
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def get_session(request: Request) -> Iterator[Session]:
     maker: sessionmaker[Session] = request.app.state.sessionmaker
     with maker() as session:
         yield session
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 

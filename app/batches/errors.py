@@ -20,11 +20,6 @@ class IdempotencyKeyReused(Conflict):
     title = "Idempotency key reused with a different body"
 
 
-class UploadNotStored(NotFound):
-    type = "upload-not-stored"
-    title = "Upload not stored"
-
-
 class NotValidatedYet(Conflict):
     """Evidence (failures, quarantine) was asked for before the batch was validated."""
 

@@ -22,8 +22,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UTCDateTime, utcnow
 
-STATUSES = ("queued", "validating", "accepted", "partial", "rejected")
-
 
 class Batch(Base):
     """One uploaded Parquet file and what validation made of it."""

@@ -312,15 +312,5 @@ class ContractSpec(_Strict):
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
 
-    @property
-    def feature_columns(self) -> list[str]:
-        """`features.columns`, defaulting to every column but the entity and timestamp."""
-        if self.features is None:
-            return []
-        if self.features.columns is not None:
-            return list(self.features.columns)
-        skip = {*self.features.entity, self.features.timestamp}
-        return [c.name for c in self.columns if c.name not in skip]
-
 
 Format = Literal["yaml", "json", "jsonschema", "odcs"]

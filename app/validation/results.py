@@ -19,9 +19,6 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
 
 
-STRUCTURE_CHECKS = frozenset({"missing_column", "unknown_column", "type"})
-
-
 @dataclass(frozen=True)
 class Sample:
     """One failing row: 0-based row index in the uploaded file and its value as JSON."""
