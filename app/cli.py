@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth import service as auth_service
 from app.auth.service import Principal, Role
@@ -122,6 +123,20 @@ def _settings(data_dir: str | None = None) -> Settings:
     return Settings()
 
 
+def _sessions(settings: Settings) -> sessionmaker[Session]:
+    """Sessions on a database whose schema is current: the embedded SQLite default is migrated
+    on the spot (as `serve` does); any other database must be upgraded by its operator."""
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    if not migrate.at_head(engine, settings.database_url):
+        raise SystemExit(
+            f"tollgate: the database at {_redacted(settings.database_url)} is not migrated to the "
+            "current schema; run `tollgate db upgrade` first"
+        )
+    return make_sessionmaker(engine)
+
+
 def _db_upgrade(_args: argparse.Namespace) -> int:
     settings = _settings()
     migrate.upgrade(settings.database_url)
@@ -148,7 +163,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     settings = _settings()
-    maker = make_sessionmaker(make_engine(settings.database_url))
+    maker = _sessions(settings)
     context = Context(BlobStore(settings.storage_url), ContractCache(), settings.scratch_dir)
     handlers = context.handlers()
     if args.drain:
@@ -214,7 +229,7 @@ def _keys_create(args: argparse.Namespace) -> int:
         print("--contracts applies to producer keys only", file=sys.stderr)
         return 2
     settings = _settings()
-    maker = make_sessionmaker(make_engine(settings.database_url))
+    maker = _sessions(settings)
     with maker() as session, transaction(session):
         key, secret = auth_service.create_key(
             session, name=args.name, role=role, contracts=args.contracts
@@ -252,7 +267,7 @@ Registrar = Callable[[Path], tuple[str, str]]
 
 def _db_registrar(args: argparse.Namespace) -> Registrar:
     settings = _settings()
-    maker = make_sessionmaker(make_engine(settings.database_url))
+    maker = _sessions(settings)
     # The CLI runs with the database's own credentials: it acts as an admin.
     principal = Principal(uuid.UUID(int=0), Role.ADMIN)
 

@@ -7,14 +7,19 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from app.config import Settings
+from app.db.engine import make_engine
+from tests.conftest import PG_URL
 
 REPO = Path(__file__).parents[2]
 TOLLGATE = [sys.executable, "-m", "app.cli"]
@@ -70,7 +75,34 @@ def test_apply_reports_refused_files_and_exits_1(settings: Settings, folder: Pat
         "search_events.yaml": "unchanged",
     }
     assert "columns[0].type" in result.stdout
-    assert "columns.amount_minor.type" in result.stdout or "amount_minor" in result.stdout
+    assert "type of amount_minor int64 → float64" in result.stdout
+
+
+def test_apply_migrates_a_fresh_embedded_database(tmp_path: Path, folder: Path) -> None:
+    fresh = Settings(data_dir=tmp_path / "fresh", database_url="")  # the embedded default
+    result = run(fresh, "apply", str(folder))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("created") == 2
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs a server database (TOLLGATE_TEST_DATABASE_URL)")
+def test_commands_refuse_an_unmigrated_server_database(tmp_path: Path, folder: Path) -> None:
+    scratch = f"tollgate_unmigrated_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{scratch}"'))
+    try:
+        url = make_url(PG_URL).set(database=scratch).render_as_string(hide_password=False)
+        bare = Settings(data_dir=tmp_path, database_url=url)
+        for args in (("apply", str(folder)), ("keys", "create", "--role", "consumer")):
+            result = run(bare, *args)
+            assert result.returncode == 1
+            assert "run `tollgate db upgrade` first" in result.stderr
+            assert "Traceback" not in result.stderr
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{scratch}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def test_apply_with_nothing_to_apply_fails(settings: Settings, tmp_path: Path) -> None:
