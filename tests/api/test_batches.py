@@ -181,6 +181,24 @@ def test_impact_replays_stored_batches_under_a_candidate(client: TestClient, ord
     assert client.get("/v1/contracts/orders").json()["version"] == "1.0.0"
 
 
+def test_impact_takes_the_n_most_recent_stored_batches_of_any_status(
+    client: TestClient, orders: Any
+) -> None:
+    ids = [
+        upload(client, parquet_bytes(orders_table(4, seed=1))).json()["id"],
+        upload(client, parquet_bytes(orders_table(4, bad_amount_rows=(0,), seed=2))).json()["id"],
+        upload(client, parquet_bytes(orders_table(4, seed=3))).json()["id"],
+    ]
+    r = client.post("/v1/contracts/orders/impact", params={"batches": 2}, json=orders_doc())
+    batches = r.json()["batches"]
+    assert [b["batch_id"] for b in batches] == ids[:0:-1]  # newest first, only 2
+    assert [b["actual_status"] for b in batches] == ["accepted", "rejected"]
+    assert [b["would_be_status"] for b in batches] == ["accepted", "rejected"]
+    assert_problem(
+        client.post("/v1/contracts/orders/impact", params={"batches": 0}, json=orders_doc()), 422
+    )
+
+
 def test_who_may_upload_and_read(client: TestClient, orders: Any, make_key: KeyMaker) -> None:
     body = parquet_bytes(orders_table(3))
     assert_problem(upload(client, body, headers=bearer(make_key("consumer"))), 403)
