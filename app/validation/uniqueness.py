@@ -50,7 +50,8 @@ class KeyHashes:
     """One unique rule: its key's hashes in file order (pre-pass), then its candidates."""
 
     columns: tuple[str, ...]
-    parts: list[pl.Series] = field(default_factory=list)
+    parts: list[pl.Series] = field(default_factory=list)  # hashes, window by window
+    buckets: list[pl.Series] = field(default_factory=list)  # their top 3 bits (UInt8)
     checked: int = 0
     candidates: pl.DataFrame | None = None  # (`_row`, `_hash`), ascending
     captured: list[pl.DataFrame] = field(default_factory=list)  # (`_row`, key columns)
@@ -58,21 +59,21 @@ class KeyHashes:
     def add(self, hashes: pl.Series) -> None:
         self.checked += len(hashes) - hashes.null_count()
         self.parts.append(hashes)
+        self.buckets.append((hashes // (1 << 61)).cast(pl.UInt8))
 
     def finish_prepass(self) -> None:
         """Find the candidate rows and drop the hashes."""
-        every = (
-            pl.concat(self.parts, rechunk=False) if self.parts else pl.Series([], dtype=pl.UInt64)
-        )
-        self.parts = []
-        dup = _duplicated(every)
-        hit = every.is_in(dup.implode()).fill_null(False) if len(dup) else None
-        if hit is None or not hit.any():
-            self.candidates = pl.DataFrame(schema={ROW: pl.Int64, "_hash": pl.UInt64})
-            return
-        local = hit.arg_true()
-        rows = local.cast(pl.Int64)
-        self.candidates = pl.DataFrame({ROW: rows, "_hash": every.gather(local)})
+        dup = _duplicated(self.parts, self.buckets).implode()
+        found, start = [], 0
+        for part in self.parts:
+            local = part.is_in(dup).fill_null(False).arg_true()
+            if len(local):
+                hashes = part.gather(local)
+                found.append(pl.DataFrame({ROW: local.cast(pl.Int64) + start, "_hash": hashes}))
+            start += len(part)
+        self.parts, self.buckets = [], []
+        empty = pl.DataFrame(schema={ROW: pl.Int64, "_hash": pl.UInt64})
+        self.candidates = pl.concat(found) if found else empty
 
     @property
     def capturing(self) -> bool:
@@ -108,14 +109,15 @@ class KeyHashes:
         return UniqueOutcome(merged.get_column(ROW), samples)
 
 
-def _duplicated(every: pl.Series) -> pl.Series:
-    """Hash values that occur more than once, sorted bucket by bucket (by the top 3 bits) so
-    the extra memory is an eighth of the hashes, not twice them."""
-    buckets = (every // (1 << 61)).cast(pl.UInt8)
-    found = []
+def _duplicated(parts: list[pl.Series], buckets: list[pl.Series]) -> pl.Series:
+    """Hash values that occur more than once, found one bucket (top 3 bits) at a time so the
+    extra memory is an eighth of the hashes, not twice them."""
+    found = [pl.Series([], dtype=pl.UInt64)]
     for b in range(BUCKETS):
-        part = every.filter(buckets == b).sort(multithreaded=False)
-        found.append(part.filter(part == part.shift(1)))
+        mine = [p.filter(k == b) for p, k in zip(parts, buckets, strict=True)]
+        if mine:
+            part = pl.concat(mine).sort(multithreaded=False)
+            found.append(part.filter(part == part.shift(1)))
     return pl.concat(found).unique()
 
 
