@@ -31,8 +31,7 @@ from app.db import migrate
 from app.db.engine import make_engine, make_sessionmaker, transaction
 from app.jobs.worker import default_worker_id, drain, run_worker
 from app.problems import TollgateError
-from app.storage.blobs import BlobStore
-from app.validation.engine import ContractCache, validate
+from app.validation.engine import validate
 from app.validation.infer import infer_contract
 from app.validation.reading import UnreadableParquet
 from app.validation.report import as_json, render_text
@@ -164,7 +163,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     settings = _settings()
     maker = _sessions(settings)
-    context = Context(BlobStore(settings.storage_url), ContractCache(), settings.scratch_dir)
+    context = Context.build(settings.storage_url, settings.scratch_dir)
+    context.repair(maker)
     handlers = context.handlers()
     if args.drain:
         done = drain(maker, handlers, worker_id=f"{default_worker_id()}:drain", lease=LEASE)

@@ -25,8 +25,6 @@ from app.jobs.worker import start_in_process
 from app.ops.metrics import Metrics, MetricsMiddleware
 from app.ops.router import STATIC_DIR
 from app.ops.router import router as ops_router
-from app.storage.blobs import BlobStore
-from app.validation.engine import ContractCache
 
 log = logging.getLogger("tollgate")
 
@@ -45,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ensure_admin_key(app)
+        context.repair(app.state.sessionmaker)
         workers = [
             start_in_process(app.state.sessionmaker, context.handlers(), worker_id=f"{WORKER}:{i}")
             for i in range(settings.workers)
@@ -69,9 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.metrics = Metrics(app.state.sessionmaker)
-    context = Context(
-        blobs=BlobStore(settings.storage_url), cache=ContractCache(), scratch=settings.scratch_dir
-    )
+    context = Context.build(settings.storage_url, settings.scratch_dir)
     app.state.batch_context = context
     problems.install(app)
     app.include_router(ops_router)

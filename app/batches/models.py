@@ -49,6 +49,8 @@ class Batch(Base):
     quarantine_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # accepted|partial once the accepted rows are in the feature store; meanwhile `validating`
+    pending_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     uploaded_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
 
 

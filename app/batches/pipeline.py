@@ -13,11 +13,13 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.batches import repository
+from app.batches.accept import Accepted, accept, repair
 from app.batches.models import Batch, CheckRecord
 from app.contracts import service as contracts_service
 from app.contracts.parsing import parse_contract
 from app.db.base import utcnow
 from app.db.engine import transaction
+from app.features.offline import OfflineStore
 from app.jobs import service as jobs
 from app.jobs.service import Claim
 from app.jobs.worker import Handler
@@ -37,8 +39,17 @@ class Context:
     """What a validation run needs besides the database: storage, caches, scratch space."""
 
     blobs: BlobStore
+    offline: OfflineStore
     cache: ContractCache
     scratch: Path
+
+    @classmethod
+    def build(cls, storage_url: str, scratch: Path) -> Context:
+        return cls(BlobStore(storage_url), OfflineStore(storage_url), ContractCache(), scratch)
+
+    def repair(self, maker: sessionmaker[Session]) -> int:
+        """Start-up: finish batches a crash left between the Delta append and acceptance."""
+        return repair(maker, self.offline, self.blobs)
 
     def handler(self, maker: sessionmaker[Session], claim: Claim) -> None:
         run_validation(maker, claim, self)
@@ -49,7 +60,8 @@ class Context:
 
 
 def run_validation(maker: sessionmaker[Session], claim: Claim, ctx: Context) -> None:
-    """Validate the batch named by the job and record the result in one fenced transaction."""
+    """Validate the batch named by the job and record the result in one fenced transaction;
+    a batch that feeds a feature view is then accepted into it (app.batches.accept)."""
     batch_id = uuid.UUID(claim.payload["batch_id"])
     with maker() as session, transaction(session):
         # Fence first: a worker whose lease was taken over must not touch the batch, and on
@@ -59,10 +71,14 @@ def run_validation(maker: sessionmaker[Session], claim: Claim, ctx: Context) -> 
         if batch.status in FINAL:  # already recorded by an earlier attempt
             jobs.finish(session, claim)
             return
+        validated = batch.pending_status is not None  # an earlier attempt stopped before the store
         batch.status = "validating"
         document = contracts_service.get_version(session, batch.contract_name, batch.version)
         spec = parse_contract(document.document)
         blob_key = batch.blob_key
+    if validated:
+        accept(maker, ctx.offline, ctx.blobs, batch_id, claim=claim)
+        return
     ctx.scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=ctx.scratch) as tmp:
         work = Path(tmp)
@@ -79,9 +95,16 @@ def run_validation(maker: sessionmaker[Session], claim: Claim, ctx: Context) -> 
         except UnreadableParquet as exc:
             report = _unreadable(str(exc))
         keys = _store_evidence(ctx.blobs, batch_id, report)
-    with maker() as session, transaction(session):
-        jobs.finish(session, claim)  # raises LeaseLost (→ rollback) if another worker took over
-        _record(session, _batch(session, batch_id), report, keys)
+        feeds = spec.features is not None and report.rows_accepted > 0
+        with maker() as session, transaction(session):
+            if feeds:  # the job ends when the rows are in the feature store
+                jobs.heartbeat(session, claim, LEASE)
+            else:
+                jobs.finish(session, claim)  # raises LeaseLost (→ rollback) if taken over
+            _record(session, _batch(session, batch_id), report, keys, pending=feeds)
+        if feeds:
+            rows = Accepted(source, report.quarantined_rows)
+            accept(maker, ctx.offline, ctx.blobs, batch_id, rows=rows, claim=claim)
     log.info("batch %s %s: %s rows", batch_id, report.outcome.value, report.rows)
 
 
@@ -122,9 +145,17 @@ def _store_evidence(
 
 
 def _record(
-    session: Session, batch: Batch, report: ValidationReport, keys: tuple[str | None, str | None]
+    session: Session,
+    batch: Batch,
+    report: ValidationReport,
+    keys: tuple[str | None, str | None],
+    *,
+    pending: bool,
 ) -> None:
-    batch.status = report.outcome.value
+    if pending:  # accepted/partial once its rows are in the feature store
+        batch.status, batch.pending_status = "validating", report.outcome.value
+    else:
+        batch.status = report.outcome.value
     batch.rows = report.rows
     batch.rows_accepted = report.rows_accepted
     batch.rows_quarantined = report.rows_quarantined

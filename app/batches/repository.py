@@ -43,6 +43,16 @@ def newest_first(
     return session.scalars(query).all()
 
 
+def pending_acceptance(session: Session) -> list[uuid.UUID]:
+    """Batches validated but not yet accepted into their feature view, oldest first."""
+    query = (
+        select(Batch.id)
+        .where(Batch.pending_status.is_not(None))
+        .order_by(Batch.validated_at, Batch.id)
+    )
+    return list(session.scalars(query))
+
+
 def checks_of(session: Session, batch_ids: Sequence[uuid.UUID]) -> Sequence[CheckRecord]:
     """Check records of several batches in one query, in report order."""
     if not batch_ids:

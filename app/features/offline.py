@@ -1,0 +1,214 @@
+"""The offline store: one Delta Lake table per feature view, under the storage URL.
+
+Each accepted (or partial) batch appends its accepted rows in one Delta commit that carries an
+application transaction `tollgate:<batch id>` — so whether a batch is in the table is a question
+the table itself answers, and an append is never made twice. Rows carry `_snapshot` (the view's
+snapshot the batch became), `_row` (its row in the upload), `_batch_id` and `_contract_version`.
+Reads take the latest table and filter on `_snapshot`, so compaction and vacuum never change what
+a pinned snapshot reads. Unsigned integers are stored widened (Delta has none) and read back in
+their contract type; timestamps are stored as UTC microseconds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+
+from app.contracts.spec import Column, ColumnType
+from app.validation.typemap import ARROW_TYPES
+
+META: dict[str, pa.DataType] = {
+    "_snapshot": pa.int64(),
+    "_row": pa.int64(),
+    "_batch_id": pa.string(),
+    "_contract_version": pa.string(),
+}
+_WIDER: dict[ColumnType, pa.DataType] = {
+    ColumnType.UINT8: pa.int16(),
+    ColumnType.UINT16: pa.int32(),
+    ColumnType.UINT32: pa.int64(),
+    ColumnType.UINT64: pa.decimal128(20, 0),
+}
+READ_ROWS = 131_072
+
+
+def storage_type(t: ColumnType) -> pa.DataType:
+    return _WIDER.get(t, ARROW_TYPES[t])
+
+
+def contract_type(t: ColumnType) -> pa.DataType:
+    return ARROW_TYPES[t]
+
+
+def polars_type(t: ColumnType) -> pl.DataType:
+    series = pl.from_arrow(pa.array([], contract_type(t)))
+    assert isinstance(series, pl.Series)
+    return series.dtype
+
+
+def app_id(batch_id: uuid.UUID) -> str:
+    return f"tollgate:{batch_id}"
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What every row of one batch's append carries besides its own values."""
+
+    batch_id: uuid.UUID
+    version: str
+    snapshot: int
+
+
+class OfflineStore:
+    """The Delta tables of every view under `<storage>/features/<view>`."""
+
+    def __init__(self, storage_url: str) -> None:
+        base = storage_url if "://" in storage_url else str(Path(storage_url).resolve())
+        self.base = base.rstrip("/")
+
+    def uri(self, view: str) -> str:
+        return f"{self.base}/features/{view}"
+
+    def table(self, view: str) -> DeltaTable | None:
+        uri = self.uri(view)
+        return DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
+
+    def committed(self, view: str, batch_id: uuid.UUID) -> bool:
+        table = self.table(view)
+        return table is not None and table.transaction_version(app_id(batch_id)) is not None
+
+    def append(self, view: str, stamp: Stamp, rows: pa.RecordBatchReader) -> int:
+        """Append one batch's rows in one commit; the Delta version it made."""
+        commit = CommitProperties(
+            app_transactions=[Transaction(app_id=app_id(stamp.batch_id), version=1)],
+            custom_metadata={"tollgate.batch_id": str(stamp.batch_id)},
+            max_commit_retries=0,  # appends to a view are serialised by its lock
+        )
+        write_deltalake(
+            self.uri(view), rows, mode="append", schema_mode="merge", commit_properties=commit
+        )
+        table = self.table(view)
+        assert table is not None
+        return int(table.version())
+
+    def scan(self, view: str, columns: Sequence[Column]) -> pl.LazyFrame:
+        """Every stored row of the view in contract types (empty when nothing was appended)."""
+        table = self.table(view)
+        types = {c.name: storage_type(c.type) for c in columns} | META
+        if table is None:
+            frame = pl.from_arrow(pa.schema(types).empty_table())
+            assert isinstance(frame, pl.DataFrame)
+            return frame.lazy()
+        scan = pl.scan_delta(table)
+        present = scan.collect_schema()
+        fix = [_read_form(c, c.name in present) for c in columns]
+        return scan.with_columns(fix)
+
+    def batch_rows(
+        self, view: str, batch_id: uuid.UUID, columns: Sequence[Column]
+    ) -> list[pa.RecordBatch]:
+        """The rows one batch appended (to redo the online side of a crashed acceptance)."""
+        frame = self.scan(view, columns).filter(pl.col("_batch_id") == str(batch_id)).collect()
+        batches: list[pa.RecordBatch] = frame.sort("_row").to_arrow().to_batches()
+        return batches
+
+    def commit_version(self, view: str, batch_id: uuid.UUID) -> int:
+        """The Delta version of the commit that appended the batch."""
+        table = self.table(view)
+        assert table is not None
+        for commit in table.history():
+            if commit.get("tollgate.batch_id") == str(batch_id):
+                return int(commit["version"])
+        raise LookupError(f"no commit of batch {batch_id} in {self.uri(view)}")
+
+    def compact(self, view: str) -> dict[str, int]:
+        """Merge small files and delete the unreferenced ones; reads are unchanged."""
+        table = self.table(view)
+        if table is None:
+            return {"files_added": 0, "files_removed": 0, "files_deleted": 0}
+        metrics = table.optimize.compact()
+        deleted = table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+        table.cleanup_metadata()
+        return {
+            "files_added": int(metrics.get("numFilesAdded", 0)),
+            "files_removed": int(metrics.get("numFilesRemoved", 0)),
+            "files_deleted": len(deleted),
+        }
+
+
+def _read_form(column: Column, present: bool) -> pl.Expr:
+    """A stored column in its contract type; a column added later reads as null before it."""
+    dtype = polars_type(column.type)
+    if not present:
+        return pl.lit(None, dtype=dtype).alias(column.name)
+    return pl.col(column.name).cast(dtype)
+
+
+def accepted_rows(
+    upload: Path, columns: Sequence[Column], quarantined: pa.Int64Array, stamp: Stamp
+) -> pa.RecordBatchReader:
+    """The upload's rows minus the quarantined ones, in storage types, stamped, streamed."""
+    schema = pa.schema(
+        [pa.field(c.name, storage_type(c.type)) for c in columns]
+        + [pa.field(k, t) for k, t in META.items()]
+    )
+    return pa.RecordBatchReader.from_batches(
+        schema, _batches(upload, columns, quarantined, stamp, schema)
+    )
+
+
+def _batches(
+    upload: Path,
+    columns: Sequence[Column],
+    quarantined: pa.Int64Array,
+    stamp: Stamp,
+    schema: pa.Schema,
+) -> Iterator[pa.RecordBatch]:
+    file = pq.ParquetFile(upload)
+    names = set(file.schema_arrow.names)
+    wanted = [c.name for c in columns if c.name in names]
+    dropped = quarantined.to_numpy() if len(quarantined) else None
+    start = 0
+    for batch in file.iter_batches(batch_size=READ_ROWS, columns=wanted):
+        n = batch.num_rows
+        rows = pa.array(range(start, start + n), pa.int64())
+        arrays = [_stored(batch, c, n) for c in columns]
+        arrays += [
+            pa.array([stamp.snapshot] * n, pa.int64()),
+            rows,
+            pa.array([str(stamp.batch_id)] * n, pa.string()),
+            pa.array([stamp.version] * n, pa.string()),
+        ]
+        out = pa.RecordBatch.from_arrays(arrays, schema=schema)
+        if dropped is not None:  # ascending: this batch's share is one slice of it
+            lo, hi = np.searchsorted(dropped, [start, start + n])
+            if hi > lo:
+                keep = np.ones(n, dtype=bool)
+                keep[dropped[lo:hi] - start] = False
+                out = out.filter(pa.array(keep))
+        start += n
+        if out.num_rows:
+            yield out
+
+
+def _stored(batch: pa.RecordBatch, column: Column, n: int) -> pa.Array:
+    target = storage_type(column.type)
+    if column.name not in batch.schema.names:
+        return pa.nulls(n, target)
+    values = batch.column(column.name)
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    if column.type is ColumnType.TIMESTAMP:
+        values = values.cast(pa.timestamp(values.type.unit, "UTC")).cast(target, safe=False)
+        return values
+    if pa.types.is_date64(values.type):
+        values = values.cast(pa.date32())
+    return values.cast(target)
