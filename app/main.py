@@ -21,6 +21,7 @@ from app.batches.router import router as batches_router
 from app.config import Settings
 from app.contracts.router import router as contracts_router
 from app.db.engine import make_engine, make_sessionmaker, transaction
+from app.features.router import router as features_router
 from app.jobs.worker import start_in_process
 from app.ops.metrics import Metrics, MetricsMiddleware
 from app.ops.router import STATIC_DIR
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(contracts_router)
     app.include_router(keys_router)
     app.include_router(batches_router)
+    app.include_router(features_router)
     app.mount("/docs/static", StaticFiles(directory=STATIC_DIR), name="docs-static")
     app.add_middleware(AuthMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

@@ -121,7 +121,8 @@ def _append(
         return latest.seen, latest, offline.commit_version(view, stamp.batch_id)
     reader = accepted_rows(rows.upload, spec.columns, rows.quarantined, stamp)
     seen = pa.RecordBatchReader.from_batches(reader.schema, latest.tee(iter(reader)))
-    return latest.seen, latest, offline.append(view, stamp, seen)
+    version = offline.append(view, stamp, seen)
+    return latest.seen, latest, version
 
 
 def _fetch(blobs: BlobStore, batch: Batch, tmp: str) -> Accepted:

@@ -22,9 +22,9 @@ from app.batches.errors import NotValidatedYet
 from app.batches.models import Batch
 from app.batches.pipeline import FINAL, LEASE, Context
 from app.batches.schemas import BatchReport, BatchSummary, CheckRecordRead
-from app.batches.uploads import Spooled, require_parquet_type, spool
 from app.db.engine import transaction
 from app.jobs.worker import run_claimed
+from app.uploads import Spooled, require_parquet_type, spool
 
 log = logging.getLogger("tollgate")
 WORKER = f"{socket.gethostname()}:{os.getpid()}:api"

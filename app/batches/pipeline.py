@@ -48,8 +48,16 @@ class Context:
         return cls(BlobStore(storage_url), OfflineStore(storage_url), ContractCache(), scratch)
 
     def repair(self, maker: sessionmaker[Session]) -> int:
-        """Start-up: finish batches a crash left between the Delta append and acceptance."""
-        return repair(maker, self.offline, self.blobs)
+        """Start-up: finish batches a crash left between the Delta append and acceptance.
+
+        Best effort: a failure (storage or database down) is logged and the process starts
+        anyway; the batches' jobs retry the acceptance when their leases end.
+        """
+        try:
+            return repair(maker, self.offline, self.blobs)
+        except Exception:
+            log.exception("start-up repair of pending feature-store acceptances failed")
+            return 0
 
     def handler(self, maker: sessionmaker[Session], claim: Claim) -> None:
         run_validation(maker, claim, self)

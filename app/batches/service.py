@@ -15,7 +15,6 @@ from app.batches import repository
 from app.batches.errors import BatchNotFound, IdempotencyKeyReused, UnreadableUpload
 from app.batches.models import Batch, CheckRecord
 from app.batches.pipeline import LEASE, VALIDATE_BATCH
-from app.batches.uploads import Spooled
 from app.contracts import service as contracts_service
 from app.contracts.models import ContractVersion
 from app.db.base import utcnow
@@ -23,6 +22,7 @@ from app.jobs import service as jobs
 from app.jobs.service import Claim
 from app.paging import InvalidCursor, decode_cursor, encode_cursor
 from app.storage.blobs import BlobStore
+from app.uploads import Spooled
 from app.validation.reading import UnreadableParquet, inspect_parquet
 
 

@@ -8,9 +8,11 @@ PROBLEM = "application/problem+json"
 INTERNALS = ("Traceback", 'File "', "sqlalchemy", "sqlite3", "OperationalError", "SELECT ")
 
 
-def assert_problem(r: Any, status: int, type_suffix: str | None = None) -> dict[str, Any]:
-    """The response is `status` as application/problem+json with type/title/status/detail,
-    and leaks no internals."""
+def assert_problem(
+    r: Any, status: int, type_suffix: str | None = None, says: str | None = None
+) -> dict[str, Any]:
+    """The response is `status` as application/problem+json with type/title/status/detail
+    (whose detail contains `says`, when given), and leaks no internals."""
     assert r.status_code == status, (r.request.method, str(r.request.url)[:200], r.text[:500])
     assert r.headers["content-type"].startswith(PROBLEM), r.headers
     body: dict[str, Any] = r.json()
@@ -23,6 +25,8 @@ def assert_problem(r: Any, status: int, type_suffix: str | None = None) -> dict[
     assert body["detail"]
     if type_suffix:
         assert body["type"].endswith("/" + type_suffix), body
+    if says is not None:
+        assert says in body["detail"], body
     for word in INTERNALS:
         assert word not in r.text, word
     return body
