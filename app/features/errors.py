@@ -23,3 +23,8 @@ class UnknownFeature(InvalidInput):
 class InvalidSnapshot(InvalidInput):
     type = "invalid-snapshot"
     title = "Invalid snapshot"
+
+
+class TrainingSetNotFound(NotFound):
+    type = "training-set-not-found"
+    title = "Training set not found"

@@ -18,12 +18,14 @@ from app.auth.errors import InvalidKey, NotAllowed
 from app.auth.service import Principal, Role
 from app.batches.pipeline import Context
 from app.db.base import utcnow
+from app.db.engine import transaction
 from app.deps import PrincipalDep, SessionDep, read_body
-from app.features import answers, entities, service
+from app.features import answers, entities, saved, service
 from app.features.errors import (
     FeatureViewNotFound,
     InvalidEntities,
     InvalidSnapshot,
+    TrainingSetNotFound,
     UnknownFeature,
 )
 from app.problems import InvalidInput, PayloadTooLarge, UnsupportedMediaType, responses
@@ -186,3 +188,116 @@ async def _json_body(request: Request, limit: int) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from None
+
+
+@router.post(
+    "/v1/training-sets",
+    status_code=201,
+    responses=responses(
+        FeatureViewNotFound,
+        InvalidEntities,
+        UnknownFeature,
+        InvalidSnapshot,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+    ),
+)
+async def save_training_set(
+    request: Request,
+    session: SessionDep,
+    principal: ReaderDep,
+    view: Annotated[str | None, Query(description="with a Parquet body")] = None,
+    features: Annotated[str | None, Query(description="with a Parquet body")] = None,
+    snapshot: Annotated[int | None, Query(ge=0, description="with a Parquet body")] = None,
+    timestamp_column: str = "event_timestamp",
+    lineage: bool = False,
+) -> JSONResponse:
+    """Save a training set: JSON `{view, features, snapshot?, rows}`, or a Parquet body of entity
+    rows with `view`, `features`, `snapshot` as query parameters. 201 with the manifest."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/json":
+        body = await _json_body(request, JSON_LIMIT)
+        if not isinstance(body, dict):
+            raise InvalidInput('the body must be {"view": …, "features": […], "rows": […]}')
+        view = body.get("view")
+        wanted = body.get("features")
+        snapshot = body.get("snapshot")
+        timestamp_column = body.get("timestamp_column", timestamp_column)
+        lineage = bool(body.get("lineage", lineage))
+        if isinstance(wanted, list):
+            wanted = ",".join(str(w) for w in wanted)
+        if not isinstance(view, str) or not isinstance(timestamp_column, str):
+            raise InvalidInput("view and timestamp_column must be strings")
+        if snapshot is not None and (not isinstance(snapshot, int) or snapshot < 0):
+            raise InvalidInput("snapshot must be a whole number >= 0")
+        features = wanted if isinstance(wanted, str) else None
+    if view is None:
+        raise InvalidInput('which view? give view= (or "view" in a JSON body)')
+    v = await run_in_threadpool(service.get_view, session, view)
+    names = service.pick_features(v, features)
+    pinned = await run_in_threadpool(service.pick_snapshot, session, v, snapshot, None)
+    if media == "application/json":
+        frame = await run_in_threadpool(
+            entities.from_rows, body.get("rows"), v.keys, timestamp_column
+        )
+    else:
+        frame = await _entity_rows(request, v, timestamp_column)
+    ctx: Context = request.app.state.batch_context
+
+    def store() -> dict[str, Any]:
+        ctx.scratch.mkdir(parents=True, exist_ok=True)
+        with transaction(session):
+            row = saved.save(
+                session,
+                ctx.offline,
+                ctx.blobs,
+                ctx.scratch,
+                v,
+                frame,
+                features=names,
+                snapshot=pinned,
+                timestamp_column=timestamp_column,
+                lineage=lineage,
+                created_by=principal.key_id,
+            )
+        return saved.manifest(row)
+
+    body_out = await run_in_threadpool(store)
+    location = f"/v1/training-sets/{body_out['id']}"
+    return JSONResponse(body_out, status_code=201, headers={"Location": location})
+
+
+@router.get("/v1/training-sets/{set_id}", responses=responses(TrainingSetNotFound))
+def get_training_set(set_id: str, session: SessionDep, _: ReaderDep) -> dict[str, Any]:
+    """A saved training set's manifest."""
+    return saved.manifest(saved.get(session, set_id))
+
+
+@router.get(
+    "/v1/training-sets/{set_id}/data",
+    responses={
+        200: {"description": "The saved training set, rebuilt byte-identical (Parquet)."},
+        **responses(TrainingSetNotFound, FeatureViewNotFound, saved.NotReproducible),
+    },
+)
+def training_set_data(set_id: str, request: Request, session: SessionDep, _: ReaderDep) -> Response:
+    """Rebuild a saved training set: the same Parquet bytes whatever was ingested since."""
+    row = saved.get(session, set_id)
+    v = service.get_view(session, row.view)
+    ctx: Context = request.app.state.batch_context
+    ctx.scratch.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=ctx.scratch, prefix="training-set-", suffix=".parquet")
+    os.close(fd)
+    path = Path(name)
+    try:
+        saved.rebuild(ctx.offline, ctx.blobs, v, row, path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    headers = {SNAPSHOT_HEADER: str(row.snapshot)}
+    return FileResponse(
+        path,
+        media_type=answers.PARQUET,
+        headers=headers,
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )

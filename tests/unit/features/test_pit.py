@@ -155,7 +155,7 @@ def scenarios(draw: Draw) -> Scenario:
     rows = [
         Row(
             key=key([0, 1, 2], ["a", "b"]),
-            ts=draw(st.one_of(st.none(), st.integers(-4, 4).map(lambda o: base + o))),
+            ts=draw(maybe([base + o for o in range(-4, 5)])),
             snapshot=draw(st.integers(1, 3)),
             row=position,  # a permutation: unique, and unrelated to the frame's row order
             values={
