@@ -18,12 +18,12 @@ serve: install
 	$(BIN)/tollgate serve
 
 fmt: install
-	$(BIN)/ruff format app tests migrations scripts bench
-	$(BIN)/ruff check --fix app tests migrations scripts bench
+	$(BIN)/ruff format app tests migrations scripts bench examples
+	$(BIN)/ruff check --fix app tests migrations scripts bench examples
 
 lint: install
-	$(BIN)/ruff check app tests migrations scripts bench
-	$(BIN)/ruff format --check app tests migrations scripts bench
+	$(BIN)/ruff check app tests migrations scripts bench examples
+	$(BIN)/ruff format --check app tests migrations scripts bench examples
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_structure.py
 

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -23,7 +19,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from app.config import Settings
-from app.main import create_app
+from tests.builders.live import WAIT_SECONDS, LiveServer, running_server
 from tests.conftest import ADMIN_KEY, bearer
 
 pytestmark = pytest.mark.browser
@@ -48,7 +44,6 @@ COLUMNS = (
     "dwell_seconds",
     "score",
 )
-WAIT_SECONDS = 30
 
 
 @pytest.fixture(scope="module")
@@ -62,41 +57,10 @@ def browser_binaries() -> None:
         pytest.skip(reason)
 
 
-@dataclass
-class LiveServer:
-    url: str
-    server: uvicorn.Server
-    thread: threading.Thread
-
-
 @pytest.fixture
 def live_server(settings: Settings) -> Iterator[LiveServer]:
-    """The real app under uvicorn on 127.0.0.1 and a free port, in a background thread."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))  # the kernel picks a free port; uvicorn serves on this socket
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="uvicorn-docs-test", daemon=True
-    )
-    thread.start()
-    tick = threading.Event()
-    for _ in range(400):  # at most ~20 s
-        if server.started or not thread.is_alive():
-            break
-        tick.wait(0.05)
-    try:
-        assert server.started, "uvicorn did not start"
-        yield LiveServer(f"http://127.0.0.1:{port}", server, thread)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=WAIT_SECONDS)
-        sock.close()
-        assert not thread.is_alive(), "uvicorn did not stop"
+    with running_server(settings) as server:
+        yield server
 
 
 @pytest.fixture
