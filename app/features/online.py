@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from app.features.encoding import dumps, entity_key, json_value
+from app.features.encoding import dumps, json_value
 from app.features.offline import META, Stamp
 
 COMPACT_AT = 1_000_000  # reduce the kept rows again when they pass this many
@@ -53,20 +53,49 @@ class LatestRows:
         if not self.parts:
             return []
         latest = self._reduce(pl.concat(self.parts))
-        values = [c for c in latest.columns if c not in (*self.entity, self.timestamp, *META)]
+        names = [c for c in latest.columns if c not in (*self.entity, self.timestamp, *META)]
         ts_us = latest.get_column(self.timestamp).dt.epoch("us").to_list()
-        keys = latest.select(self.entity).rows()
-        out = []
-        for key, ts, row in zip(keys, ts_us, latest.select(values).iter_rows(), strict=True):
-            out.append(
-                {
-                    "view": view,
-                    "entity_key": entity_key(key),
-                    "ts_us": ts,
-                    "snapshot": stamp.snapshot,
-                    "batch_id": stamp.batch_id,
-                    "contract_version": stamp.version,
-                    "values": dumps({c: json_value(v) for c, v in zip(values, row, strict=True)}),
-                }
-            )
-        return out
+        keys = _entity_keys(latest.select(self.entity))
+        columns = [_json_column(latest.get_column(n)) for n in names]
+        rows = zip(*columns, strict=True) if names else ([] for _ in keys)
+        return [
+            {
+                "view": view,
+                "entity_key": key,
+                "ts_us": ts,
+                "snapshot": stamp.snapshot,
+                "batch_id": stamp.batch_id,
+                "contract_version": stamp.version,
+                "values": dumps(dict(zip(names, row, strict=True))),
+            }
+            for key, ts, row in zip(keys, ts_us, rows, strict=True)
+        ]
+
+
+def _entity_keys(frame: pl.DataFrame) -> list[str]:
+    """app.features.encoding.entity_key of every row; integer columns formatted column-wise."""
+    parts = []
+    for series in frame.iter_columns():
+        if series.dtype.is_integer():
+            parts.append(series.cast(pl.String).to_list())
+        else:
+            parts.append([dumps(v) for v in _json_column(series)])
+    return ["[" + ",".join(p) + "]" for p in zip(*parts, strict=True)]
+
+
+def _json_column(series: pl.Series) -> list[Any]:
+    """One column's values in JSON form (app.features.encoding), converted column-wise."""
+    dtype = series.dtype
+    if isinstance(dtype, pl.Datetime):
+        utc = series.dt.convert_time_zone("UTC") if dtype.time_zone else series
+        return utc.dt.strftime("%Y-%m-%dT%H:%M:%S.%6fZ").to_list()
+    if dtype == pl.Date:
+        return series.dt.strftime("%Y-%m-%d").to_list()
+    if dtype == pl.Binary:
+        return series.bin.encode("base64").to_list()
+    if isinstance(dtype, pl.Decimal):
+        return series.cast(pl.UInt64).to_list()
+    if dtype.is_float():
+        finite = series.is_finite().fill_null(True).all()
+        return series.to_list() if finite else [json_value(v) for v in series.to_list()]
+    return series.to_list()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.db.base import utcnow
 from app.features.models import FeatureSnapshot, FeatureView, OnlineRow, TrainingSet
 
-UPSERT_CHUNK = 4_000  # rows per INSERT … ON CONFLICT: 28k parameters, under both limits
+UPSERT_CHUNK = 10_000  # rows per executemany of the INSERT … ON CONFLICT
 
 
 def _insert(session: Session) -> Any:
@@ -65,23 +65,24 @@ def snapshot_at(session: Session, name: str, when: datetime) -> int:
 def upsert_online(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert or replace latest rows — never with older data: a row replaces the stored one
     only when its timestamp is not older (equal timestamps: the later snapshot wins)."""
-    insert = _insert(session)
-    for k in range(0, len(rows), UPSERT_CHUNK):
-        stmt = insert(OnlineRow).values(list(rows[k : k + UPSERT_CHUNK]))
-        new = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[OnlineRow.view, OnlineRow.entity_key],
-            set_={
-                "ts_us": new.ts_us,
-                "snapshot": new.snapshot,
-                "batch_id": new.batch_id,
-                "contract_version": new.contract_version,
-                "values": new["values"],
-            },
-            where=(OnlineRow.ts_us < new.ts_us)
-            | ((OnlineRow.ts_us == new.ts_us) & (OnlineRow.snapshot < new.snapshot)),
-        )
-        session.execute(stmt)
+    if not rows:
+        return
+    stmt = _insert(session)(OnlineRow)
+    new = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[OnlineRow.view, OnlineRow.entity_key],
+        set_={
+            "ts_us": new.ts_us,
+            "snapshot": new.snapshot,
+            "batch_id": new.batch_id,
+            "contract_version": new.contract_version,
+            "values": new["values"],
+        },
+        where=(OnlineRow.ts_us < new.ts_us)
+        | ((OnlineRow.ts_us == new.ts_us) & (OnlineRow.snapshot < new.snapshot)),
+    )
+    for k in range(0, len(rows), UPSERT_CHUNK):  # one executemany per chunk
+        session.execute(stmt, list(rows[k : k + UPSERT_CHUNK]))
 
 
 def online(session: Session, name: str, keys: Sequence[str]) -> dict[str, OnlineRow]:
