@@ -29,6 +29,7 @@ from app.contracts.parsing import to_yaml
 from app.contracts.spec import ContractSpec
 from app.db import migrate
 from app.db.engine import make_engine, make_sessionmaker, transaction
+from app.features.offline import OfflineStore
 from app.jobs.worker import default_worker_id, drain, run_worker
 from app.problems import TollgateError
 from app.validation.engine import validate
@@ -108,6 +109,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--name", default="created with the CLI")
     create.set_defaults(func=_keys_create)
+
+    features = sub.add_parser("features", help="feature-store maintenance").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    compact = features.add_parser(
+        "compact",
+        help="merge a view's Delta files and delete unreferenced ones (reads stay the same)",
+    )
+    compact.add_argument("view")
+    compact.set_defaults(func=_features_compact)
 
     db = sub.add_parser("db", help="database schema").add_subparsers(
         required=True, metavar="ACTION"
@@ -236,6 +247,15 @@ def _keys_create(args: argparse.Namespace) -> int:
         )
     print(f"created {role.value} key {key.id}; its secret (shown once):", file=sys.stderr)
     print(secret)
+    return 0
+
+
+def _features_compact(args: argparse.Namespace) -> int:
+    offline = OfflineStore(_settings().storage_url)
+    if offline.table(args.view) is None:
+        print(f"no offline table for view {args.view!r}", file=sys.stderr)
+        return 1
+    print(json.dumps(offline.compact(args.view)))
     return 0
 
 

@@ -95,9 +95,7 @@ class OfflineStore:
         write_deltalake(
             self.uri(view), rows, mode="append", schema_mode="merge", commit_properties=commit
         )
-        table = self.table(view)
-        assert table is not None
-        return int(table.version())
+        return self.commit_version(view, stamp.batch_id)
 
     def scan(self, view: str, columns: Sequence[Column]) -> pl.LazyFrame:
         """Every stored row of the view in contract types (empty when nothing was appended)."""
@@ -124,9 +122,10 @@ class OfflineStore:
         """The Delta version of the commit that appended the batch."""
         table = self.table(view)
         assert table is not None
-        for commit in table.history():
-            if commit.get("tollgate.batch_id") == str(batch_id):
-                return int(commit["version"])
+        for limit in (16, None):  # almost always among the latest commits (a compaction may follow)
+            for commit in table.history(limit):
+                if commit.get("tollgate.batch_id") == str(batch_id):
+                    return int(commit["version"])
         raise LookupError(f"no commit of batch {batch_id} in {self.uri(view)}")
 
     def compact(self, view: str) -> dict[str, int]:
