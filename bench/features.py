@@ -119,6 +119,13 @@ def ingest(http: httpx.Client, rng: np.random.Generator) -> float:
     return time.perf_counter() - started
 
 
+def _vm(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def timed(fn: Any, runs: int) -> tuple[float, Any]:
     times, out = [], None
     for _ in range(runs):
@@ -199,6 +206,7 @@ def main() -> None:
             print("| entity rows | measurement | median s | x bare join |")
             print("|---:|---|---:|---:|")
             ratios: dict[int, dict[str, float]] = {}
+            hwm: dict[int, float] = {}
             for rows in args.rows:
                 frame = entity_frame(rng, rows)
                 body = io.BytesIO()
@@ -212,7 +220,7 @@ def main() -> None:
                         headers={"Content-Type": "application/vnd.apache.parquet"},
                     )
                     assert r.status_code == 200, r.text[:300]
-                    return pq.read_table(io.BytesIO(r.content)).num_rows
+                    return pq.read_metadata(io.BytesIO(r.content)).num_rows  # received, checked
 
                 def in_process(frame: pl.DataFrame = frame) -> pl.DataFrame:
                     return service.training_set(
@@ -233,8 +241,13 @@ def main() -> None:
                     "pandas merge_asof": timed(lambda frame=frame: pandas_join(uri, frame), 1)[0],
                 }
                 ratios[rows] = {k: s / floor for k, s in results.items()}
+                hwm[rows] = _vm(server.pid, "VmHWM")
                 for k, s in results.items():
                     print(f"| {rows:,} | {k} | {s:.3f} | {s / floor:.2f}x |")
+            print(
+                "\nserver peak RSS (VmHWM) after each size: "
+                + ", ".join(f"{r:,} rows {m:.0f} MiB" for r, m in hwm.items())
+            )
             keys = [rng.choice(ENTITIES, 100, replace=False).tolist() for _ in range(args.lookups)]
             lat = []
             for ids in keys:

@@ -132,19 +132,20 @@ async def training_set(
         return StreamingResponse(
             answers.json_stream(result, pinned), media_type=media, headers=headers
         )
-    table = result.to_arrow()
     if media == answers.ARROW:
+        table = result.to_arrow()
+        del result
         return StreamingResponse(answers.arrow_stream(table), media_type=media, headers=headers)
     ctx.scratch.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=ctx.scratch, prefix="training-", suffix=".parquet")
     os.close(fd)
     path = Path(name)
     try:
-        await run_in_threadpool(answers.write_parquet, table, path)
+        await run_in_threadpool(answers.write_parquet, result, path)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    del table, result
+    del result
     return FileResponse(
         path,
         media_type=media,

@@ -74,10 +74,10 @@ def save(
         snapshot=snapshot,
         timestamp_column=timestamp_column,
         lineage=lineage,
-    ).to_arrow()
+    )
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
         rows_file, data_file = Path(tmp) / "entities.parquet", Path(tmp) / "data.parquet"
-        entity_sha = answers.write_parquet(frame.to_arrow(), rows_file)
+        entity_sha = answers.write_parquet(frame, rows_file)
         data_sha = answers.write_parquet(result, data_file)
         key = f"training-sets/entities/{entity_sha}.parquet"
         blobs.put_file(key, rows_file, move=True)
@@ -90,12 +90,19 @@ def save(
         rows=frame.height,
         entity_sha256=entity_sha,
         entity_key=key,
-        output_schema={"arrow": base64.b64encode(result.schema.serialize().to_pybytes()).decode()},
+        output_schema={
+            "arrow": base64.b64encode(_schema(result).serialize().to_pybytes()).decode()
+        },
         data_sha256=data_sha,
         created_by=created_by,
     )
     repository.add(session, row)
     return row
+
+
+def _schema(frame: pl.DataFrame) -> pa.Schema:
+    schema: pa.Schema = frame.head(0).to_arrow().schema
+    return schema
 
 
 def get(session: Session, set_id: str) -> TrainingSet:
@@ -127,7 +134,9 @@ def rebuild(
         timestamp_column=row.timestamp_column,
         lineage=row.lineage,
     )
-    digest = answers.write_parquet(result.to_arrow().cast(schema), target)
+    pinned = pl.from_arrow(result.to_arrow().cast(schema))
+    assert isinstance(pinned, pl.DataFrame)
+    digest = answers.write_parquet(pinned, target)
     if digest != row.data_sha256:
         raise NotReproducible(
             f"training set {row.id} rebuilt to sha256 {digest}, not the saved {row.data_sha256}"
