@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi.testclient import TestClient
@@ -189,3 +190,14 @@ def test_online_ttl_expires_against_now(client: TestClient) -> None:
     row = r.json()["rows"][0]
     assert (row["status"], row["timestamp"]) == ("expired", "2026-01-01T10:00:00.000000Z")
     assert row["values"] == {"spend": None, "visits": None, "segment": None}
+
+
+def test_the_offline_table_is_plain_delta(client: TestClient, settings: Any) -> None:
+    """Any Delta reader sees the accepted rows and their lineage columns, without Tollgate."""
+    seeded(client)
+    uri = f"{settings.storage_url}/features/user_stats"
+    table = pl.read_delta(uri).sort("_snapshot", "_row")
+    assert table.height == 4
+    assert table.get_column("_snapshot").to_list() == [1, 1, 1, 2]
+    assert table.get_column("_row").to_list() == [0, 1, 2, 0]  # row 3 was quarantined
+    assert set(table.columns) >= {"user_id", "ts", "spend", "_batch_id", "_contract_version"}

@@ -95,3 +95,12 @@ def test_errors_carry_the_problem(tg: Client) -> None:
     assert bad.value.status == 422
     with pytest.raises(TypeError):
         tg.online("user_stats", object())
+
+
+def test_pandas_entity_rows(tg: Client) -> None:
+    pd = pytest.importorskip("pandas")  # the bench extra; the client never imports it itself
+    tg.register(stats_doc())
+    tg.upload("user_stats", stats_rows([(1, 0, 10.0, 1, "a")]))
+    frame = pd.DataFrame({"user_id": [1, 2], "event_timestamp": [T0, T0]})
+    table = tg.training_set("user_stats", frame, features=["spend"])
+    assert table.column("spend").to_pylist() == [10.0, None]
