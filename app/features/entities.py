@@ -29,7 +29,7 @@ def from_rows(
     if len(rows) > MAX_JSON_ROWS:
         raise InvalidEntities(f"{field} has {len(rows):,} rows; send more as Parquet")
     typed = {c.name: c.type for c in keys} | {timestamp: ColumnType.TIMESTAMP}
-    names: list[str] = []
+    names: list[str] = [] if rows else list(typed)  # no rows: an empty answer, not a 422
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise InvalidEntities(f"{field}[{i}] is not an object")
@@ -44,11 +44,30 @@ def from_rows(
                 except ValueError as exc:
                     raise InvalidEntities(f"{field}[{i}].{name}: {exc}") from None
             data[name].append(value)
-    schema = {n: polars_type(typed[n]) for n in names if n in typed}
+    return pl.DataFrame(
+        [
+            pl.Series(n, data[n], dtype=polars_type(typed[n]))
+            if n in typed
+            else _passthrough(n, data[n], field)
+            for n in names
+        ]
+    )
+
+
+def _passthrough(name: str, values: list[Any], field: str) -> pl.Series:
+    """A column the join does not use, kept as sent: one JSON type per column (integers and
+    floats together make floats); anything else mixed is refused rather than coerced."""
     try:
-        return pl.DataFrame(data, schema_overrides=schema, strict=False)
-    except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
-        raise InvalidEntities(f"{field}: the columns do not form a table: {exc}") from None
+        return pl.Series(name, values, strict=True)
+    except (TypeError, ValueError, pl.exceptions.PolarsError):
+        pass
+    numbers = all(
+        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
+    )
+    if numbers:
+        return pl.Series(name, values, dtype=pl.Float64)
+    kinds = sorted({type(v).__name__ for v in values if v is not None})
+    raise InvalidEntities(f"{field}: column {name!r} mixes JSON types ({', '.join(kinds)})")
 
 
 def from_parquet(path: Path) -> pl.DataFrame:

@@ -73,8 +73,14 @@ def test_training_set_is_point_in_time_and_keeps_input_order(client: TestClient)
     assert r.headers["x-tollgate-snapshot"] == "2"
     got = [(x["user_id"], x["spend"], x["visits"]) for x in r.json()["rows"]]
     # 2 at 100h: its only row is 100h old, past the 2d ttl; 9 is unknown
-    assert got == [(1, 11.0, 3), (1, 10.0, 1), (2, None, None), (9, None, None), (1, 12.0, 4),
-                   (1, 11.0, 3)]  # fmt: skip
+    assert got == [
+        (1, 11.0, 3),
+        (1, 10.0, 1),
+        (2, None, None),
+        (9, None, None),
+        (1, 12.0, 4),
+        (1, 11.0, 3),
+    ]
     assert r.json()["snapshot"] == 2
     assert r.json()["rows"][0]["event_timestamp"] == "2026-01-01T06:00:00.000000Z"
 
@@ -201,3 +207,48 @@ def test_the_offline_table_is_plain_delta(client: TestClient, settings: Any) -> 
     assert table.get_column("_snapshot").to_list() == [1, 1, 1, 2]
     assert table.get_column("_row").to_list() == [0, 1, 2, 0]  # row 3 was quarantined
     assert set(table.columns) >= {"user_id", "ts", "spend", "_batch_id", "_contract_version"}
+
+
+def test_hostile_training_set_requests(client: TestClient) -> None:
+    seeded(client)
+    empty = ask(client, [], headers=JSON)
+    assert empty.status_code == 200, empty.text
+    assert empty.json() == {"snapshot": 2, "rows": []}
+    mixed = [
+        {"user_id": 1, "event_timestamp": at(6), "label": 1},
+        {"user_id": 1, "event_timestamp": at(6), "label": "x"},
+    ]
+    assert_problem(ask(client, mixed), 422, "invalid-entity-rows", "'label' mixes JSON types")
+    numbers = [{"user_id": 1, "event_timestamp": at(6), "label": v} for v in (1, 0.5, None)]
+    labels = [r["label"] for r in ask(client, numbers, headers=JSON).json()["rows"]]
+    assert labels == [1.0, 0.5, None]
+    assert_problem(
+        ask(client, [{"user_id": "1", "event_timestamp": at(1)}]),
+        422,
+        "invalid-entity-rows",
+        "rows[0].user_id",
+    )
+    wrong_ts = [{"user_id": 1, "event_timestamp": at(1), "when": 5}]
+    assert_problem(ask(client, wrong_ts, "?timestamp_column=when"), 422, "invalid-entity-rows")
+    url = "/v1/features/user_stats/training-set"
+    assert_problem(client.post(url, content=b"PAR1 nope", headers=PARQUET), 422)
+    assert_problem(client.post(url, content=b"", headers=PARQUET), 422)
+    assert_problem(client.post(url, content=b"a,b\n", headers={"Content-Type": "text/csv"}), 415)
+    assert_problem(
+        client.post(url, content=b"{", headers={"Content-Type": "application/json"}), 422
+    )
+    assert_problem(client.post(url, json={"rows": "no"}), 422, "invalid-entity-rows")
+    assert_problem(client.post(url, json=[1]), 422, "invalid-entity-rows")
+    assert_problem(ask(client, events((1, 1)), "?snapshot=-1"), 422)
+    assert_problem(ask(client, events((1, 1)), "?as_of=yesterday"), 422, "invalid-snapshot")
+    assert_problem(ask(client, events((1, 1)), "?snapshot=1&as_of=2026-01-01T00:00:00Z"), 422)
+    online = "/v1/features/user_stats/online"
+    assert_problem(client.post(online, json={"entities": {"user_id": 1}}), 422)
+    assert_problem(
+        client.post(online, json={"entities": [{"other": 1}]}),
+        422,
+        "invalid-entity-rows",
+        "user_id",
+    )
+    assert_problem(client.post(online, json={"entities": [1]}), 422, "invalid-entity-rows")
+    assert client.get("/v1/features/user_stats").status_code == 200  # still serving
