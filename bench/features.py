@@ -190,6 +190,11 @@ def main() -> None:
         auth = {"Authorization": f"Bearer {KEY}"}
         with httpx.Client(base_url=url, headers=auth, timeout=None) as http:
             took = ingest(http, rng)
+        server.terminate()  # a fresh server: its peak RSS then tells what reads cost
+        server.wait(60)
+        server, url = start_server(data)
+        rss_start = _vm(server.pid, "VmRSS")
+        with httpx.Client(base_url=url, headers=auth, timeout=None) as http:
             view = http.get("/v1/features/bench_users").json()
             print(
                 f"ingested {view['rows']:,} rows in {DAYS // PER_UPLOAD} uploads over HTTP in "
@@ -245,7 +250,7 @@ def main() -> None:
                 for k, s in results.items():
                     print(f"| {rows:,} | {k} | {s:.3f} | {s / floor:.2f}x |")
             print(
-                "\nserver peak RSS (VmHWM) after each size: "
+                f"\nserver RSS after start {rss_start:.0f} MiB; peak (VmHWM) after each size: "
                 + ", ".join(f"{r:,} rows {m:.0f} MiB" for r, m in hwm.items())
             )
             keys = [rng.choice(ENTITIES, 100, replace=False).tolist() for _ in range(args.lookups)]

@@ -100,15 +100,28 @@ class OfflineStore:
     def scan(self, view: str, columns: Sequence[Column]) -> pl.LazyFrame:
         """Every stored row of the view in contract types (empty when nothing was appended)."""
         table = self.table(view)
-        types = {c.name: storage_type(c.type) for c in columns} | META
         if table is None:
-            frame = pl.from_arrow(pa.schema(types).empty_table())
-            assert isinstance(frame, pl.DataFrame)
-            return frame.lazy()
+            return _empty(columns)
         scan = pl.scan_delta(table)
-        present = scan.collect_schema()
-        fix = [_read_form(c, c.name in present) for c in columns]
-        return scan.with_columns(fix)
+        return _contract_form(scan, columns)
+
+    def pinned(self, view: str, columns: Sequence[Column], snapshot: int) -> Pinned:
+        """The rows of snapshots 1..`snapshot`. When every file holds one batch (the table as
+        appended, never compacted), the files are read in snapshot order, so the rows come in
+        (`_snapshot`, `_row`) order and a stable sort by time alone breaks ties correctly."""
+        table = self.table(view)
+        if table is None:
+            return Pinned(_empty(columns), ordered=True)
+        files = _one_batch_files(table, self.uri(view))
+        if files is None:
+            scan = pl.scan_delta(table).filter(pl.col("_snapshot") <= snapshot)
+            return Pinned(_contract_form(scan, columns), ordered=False)
+        uris = [uri for snap, uri in files if snap <= snapshot]
+        if not uris:
+            return Pinned(_empty(columns), ordered=True)
+        schema = pl.scan_delta(table).collect_schema()  # the table's (merged) schema
+        scan = pl.scan_parquet(uris, schema=schema, missing_columns="insert")
+        return Pinned(_contract_form(scan, columns), ordered=True)
 
     def batch_rows(
         self, view: str, batch_id: uuid.UUID, columns: Sequence[Column]
@@ -141,6 +154,38 @@ class OfflineStore:
             "files_removed": int(metrics.get("numFilesRemoved", 0)),
             "files_deleted": len(deleted),
         }
+
+
+@dataclass(frozen=True)
+class Pinned:
+    rows: pl.LazyFrame
+    ordered: bool  # rows come in (`_snapshot`, `_row`) order
+
+
+def _empty(columns: Sequence[Column]) -> pl.LazyFrame:
+    types = {c.name: storage_type(c.type) for c in columns} | META
+    frame = pl.from_arrow(pa.schema(types).empty_table())
+    assert isinstance(frame, pl.DataFrame)
+    return _contract_form(frame.lazy(), columns)
+
+
+def _contract_form(scan: pl.LazyFrame, columns: Sequence[Column]) -> pl.LazyFrame:
+    present = scan.collect_schema()
+    return scan.with_columns(_read_form(c, c.name in present) for c in columns)
+
+
+def _one_batch_files(table: DeltaTable, uri: str) -> list[tuple[int, str]] | None:
+    """(snapshot, file) in snapshot order when each file holds exactly one whole batch; None
+    when any file holds several (compaction) or a batch spans several files."""
+    actions = pa.table(table.get_add_actions(flatten=True))
+    if not {"min._snapshot", "max._snapshot"} <= set(actions.column_names):
+        return None
+    low = actions.column("min._snapshot").to_pylist()
+    high = actions.column("max._snapshot").to_pylist()
+    if None in low or low != high or len(set(low)) != len(low):
+        return None
+    paths = actions.column("path").to_pylist()
+    return sorted((int(snap), f"{uri}/{path}") for snap, path in zip(low, paths, strict=True))
 
 
 def _read_form(column: Column, present: bool) -> pl.Expr:

@@ -48,20 +48,27 @@ def point_in_time(
     columns: Sequence[str],
     ttl_us: int | None,
     lineage: bool = False,
+    ordered: bool = False,
 ) -> pl.DataFrame:
-    """Join each entity row to its point-in-time feature row (see the module docstring)."""
+    """Join each entity row to its point-in-time feature row (see the module docstring).
+
+    `ordered`: the feature rows already come in (`_snapshot`, `_row`) order (the caller knows,
+    e.g. from how they are stored); a stable sort by time then breaks ties without reading or
+    sorting on `_snapshot` and `_row`."""
     keys = list(entity)
     schema = features.collect_schema()
     event_us = entities.select(_micros(event_timestamp, entities.schema[event_timestamp]))
-    window = features.select(_needed(keys, timestamp, columns, lineage)).filter(
+    window = features.select(_needed(keys, timestamp, columns, lineage, ordered)).filter(
         _window(timestamp, schema[timestamp], event_us.to_series(), ttl_us)
     )
     feats = window.collect()
-    matched = _match(entities, event_us, feats, keys, timestamp, schema, ttl_us)
+    matched = _match(entities, event_us, feats, keys, timestamp, schema, ttl_us, ordered)
     picked = [pl.col(c) for c in columns]
     if lineage:
         picked += [pl.col(timestamp).alias(LINEAGE_COLUMNS[0]), *map(pl.col, LINEAGE_COLUMNS[1:])]
-    return entities.hstack(feats.select(column.gather(matched) for column in picked))
+    # one contiguous chunk first: a gather from many chunks (one per file) is slower than both
+    values = feats.select(picked).rechunk()
+    return entities.hstack(values.select(pl.all().gather(matched)))
 
 
 def _micros(column: str, dtype: pl.DataType) -> pl.Expr:
@@ -72,8 +79,11 @@ def _micros(column: str, dtype: pl.DataType) -> pl.Expr:
     return (pl.col(column).to_physical() * multiply // divide).alias(_TS)
 
 
-def _needed(keys: list[str], timestamp: str, columns: Sequence[str], lineage: bool) -> list[str]:
-    needed = [*keys, timestamp, *_TIE_BREAK, *columns, *(LINEAGE_COLUMNS[1:] if lineage else ())]
+def _needed(
+    keys: list[str], timestamp: str, columns: Sequence[str], lineage: bool, ordered: bool
+) -> list[str]:
+    ties = () if ordered else _TIE_BREAK
+    needed = [*keys, timestamp, *ties, *columns, *(LINEAGE_COLUMNS[1:] if lineage else ())]
     return list(dict.fromkeys(needed))
 
 
@@ -105,6 +115,7 @@ def _match(
     timestamp: str,
     schema: pl.Schema,
     ttl_us: int | None,
+    ordered: bool,
 ) -> pl.Series:
     """Per entity row, in request order, the index of its feature row in ``feats`` (or null)."""
     left = (
@@ -113,12 +124,19 @@ def _match(
         .with_row_index(_ENTITY_ROW)
         .sort(_TS)
     )
-    right = (
-        feats.select(*keys, pl.col(timestamp).to_physical().alias(_TS), *_TIE_BREAK)
-        .with_row_index(_FEATURE_ROW)
-        .sort(_TS, *_TIE_BREAK)
-        .drop(_TIE_BREAK)
-    )
+    if ordered:  # stable: equal times keep (_snapshot, _row) order
+        right = (
+            feats.select(*keys, pl.col(timestamp).to_physical().alias(_TS))
+            .with_row_index(_FEATURE_ROW)
+            .sort(_TS, maintain_order=True)
+        )
+    else:
+        right = (
+            feats.select(*keys, pl.col(timestamp).to_physical().alias(_TS), *_TIE_BREAK)
+            .with_row_index(_FEATURE_ROW)
+            .sort(_TS, *_TIE_BREAK)
+            .drop(_TIE_BREAK)
+        )
     joined = left.join_asof(
         right,
         on=_TS,

@@ -151,16 +151,17 @@ def training_set(
     lineage: bool,
 ) -> pl.DataFrame:
     """Point-in-time features of `entities` from the offline store as of `snapshot`."""
-    stored = offline.scan(view.name, view.spec.columns).filter(pl.col("_snapshot") <= snapshot)
+    stored = offline.pinned(view.name, view.spec.columns, snapshot)
     return point_in_time(
         entities,
-        stored,
+        stored.rows,
         entity=view.features.entity,
         timestamp=view.features.timestamp,
         event_timestamp=timestamp_column,
         columns=features,
         ttl_us=view.ttl_us,
         lineage=lineage,
+        ordered=stored.ordered,
     )
 
 

@@ -107,6 +107,7 @@ def run(
     columns: list[str] | None = None,
     ttl_us: int | None = None,
     lineage: bool = False,
+    ordered: bool = False,
 ) -> pl.DataFrame:
     return point_in_time(
         entities,
@@ -117,6 +118,7 @@ def run(
         columns=list(FEATURES) if columns is None else columns,
         ttl_us=ttl_us,
         lineage=lineage,
+        ordered=ordered,
     )
 
 
@@ -219,6 +221,26 @@ def test_matches_the_brute_force_reference(s: Scenario) -> None:
         lineage=s.lineage,
     )
 
+    matches = reference(s.keys, s.events_ns, s.rows, s.ttl_us)
+    assert_frame_equal(out, s.entities.hstack(expected_columns(matches, s.columns, s.lineage)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenarios())
+def test_rows_in_storage_order_match_the_reference_without_tie_columns(s: Scenario) -> None:
+    """`ordered=True`: rows given in (_snapshot, _row) order, tie columns neither read nor
+    sorted on (they are removed here, so using them would fail)."""
+    stored = s.features.sort("_snapshot", "_row").drop("_snapshot", "_row")
+    out = run(
+        s.entities,
+        stored,
+        entity=s.key_names,
+        event_timestamp=s.event_column,
+        columns=s.columns,
+        ttl_us=s.ttl_us,
+        lineage=s.lineage,
+        ordered=True,
+    )
     matches = reference(s.keys, s.events_ns, s.rows, s.ttl_us)
     assert_frame_equal(out, s.entities.hstack(expected_columns(matches, s.columns, s.lineage)))
 
