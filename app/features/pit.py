@@ -16,10 +16,12 @@ microseconds, which is exact because feature timestamps and the ttl are whole mi
 iff ``f > floor(e_ns / 1000) - ttl``.
 
 The engine is one polars backward ``join_asof`` per call. The feature side is first cut down
-lazily (projection and time-window filter, so a Parquet or Delta scan pushes both down), then
-only its narrow join columns are sorted by ``(timestamp, _snapshot, _row)``: among equal
-timestamps a backward asof join takes the *last* row, i.e. the tie winner. The match yields a
-feature row index, and the feature columns are gathered once, for the entity rows only.
+lazily (projection, time window and the requested entities, so a Parquet or Delta scan pushes
+them down), then only its narrow join columns are sorted by ``(timestamp, _snapshot, _row)``:
+among equal timestamps a backward asof join takes the *last* row, i.e. the tie winner. When the
+caller knows the rows already come in ``(_snapshot, _row)`` order (``ordered``), a stable sort
+by time alone does the same without reading the tie columns. The match yields a feature row
+index, and the feature columns are gathered once, for the entity rows only.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def point_in_time(
     window = features.select(_needed(keys, timestamp, columns, lineage, ordered)).filter(
         _window(timestamp, schema[timestamp], event_us.to_series(), ttl_us)
     )
+    window = _requested(window, entities, keys, schema)
     feats = window.collect()
     matched = _match(entities, event_us, feats, keys, timestamp, schema, ttl_us, ordered)
     picked = [pl.col(c) for c in columns]
@@ -101,6 +104,18 @@ def _window(timestamp: str, dtype: pl.DataType, event_us: pl.Series, ttl_us: int
     if ttl_us is None:
         return keep
     return keep & (ts > _at(max(earliest - ttl_us, _INT64_MIN), dtype))
+
+
+def _requested(
+    window: pl.LazyFrame, entities: pl.DataFrame, keys: list[str], schema: pl.Schema
+) -> pl.LazyFrame:
+    """Only the feature rows of entities the request names (order kept): a filter the scan
+    applies while reading when the key is one column, a semi join otherwise."""
+    wanted = entities.select(pl.col(k).cast(schema[k], strict=False) for k in keys)
+    wanted = wanted.drop_nulls().unique()
+    if len(keys) == 1:
+        return window.filter(pl.col(keys[0]).is_in(wanted.get_column(keys[0]).implode()))
+    return window.join(wanted.lazy(), on=keys, how="semi", maintain_order="left")
 
 
 def _at(micros: int, dtype: pl.DataType) -> pl.Expr:
