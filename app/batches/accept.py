@@ -85,7 +85,7 @@ def _into_view(
         contracts_service.get_version(session, batch.contract_name, batch.version).document
     )
     stamp = Stamp(batch.id, batch.version, view.latest_snapshot + 1)
-    if rows is None:
+    if rows is None and not offline.committed(view.name, batch.id):
         with tempfile.TemporaryDirectory() as tmp:
             count, latest, version = _append(offline, spec, stamp, _fetch(blobs, batch, tmp))
     else:
@@ -108,9 +108,10 @@ def _into_view(
 
 
 def _append(
-    offline: OfflineStore, spec: ContractSpec, stamp: Stamp, rows: Accepted
+    offline: OfflineStore, spec: ContractSpec, stamp: Stamp, rows: Accepted | None
 ) -> tuple[int, LatestRows, int]:
-    """Append (unless a crashed run did) and see every row for the online store."""
+    """Append (unless a crashed run did: then `rows` may be None) and see every row for the
+    online store."""
     features = spec.features
     assert features is not None
     latest = LatestRows(features.entity, features.timestamp)
@@ -119,6 +120,7 @@ def _append(
         for batch in offline.batch_rows(view, stamp.batch_id, spec.columns):
             latest.add(batch)
         return latest.seen, latest, offline.commit_version(view, stamp.batch_id)
+    assert rows is not None, "the upload is needed when the append has not landed"
     reader = accepted_rows(rows.upload, spec.columns, rows.quarantined, stamp)
     seen = pa.RecordBatchReader.from_batches(reader.schema, latest.tee(iter(reader)))
     version = offline.append(view, stamp, seen)
@@ -138,8 +140,13 @@ def repair(maker: sessionmaker[Session], offline: OfflineStore, blobs: BlobStore
     """Finish every batch left between its Delta append and its acceptance; how many."""
     with maker() as session:
         pending = repository.pending_acceptance(session)
+    done = 0
     for batch_id in pending:
-        accept(maker, offline, blobs, batch_id)
+        try:
+            accept(maker, offline, blobs, batch_id)
+            done += 1
+        except Exception:  # one bad batch must not keep the others pending; its job retries
+            log.exception("could not finish the acceptance of batch %s", batch_id)
     if pending:
-        log.warning("finished %s batch(es) left pending by a crash", len(pending))
-    return len(pending)
+        log.warning("finished %s of %s batch(es) left pending by a crash", done, len(pending))
+    return done

@@ -49,11 +49,6 @@ def add(session: Session, row: FeatureSnapshot | TrainingSet) -> None:
     session.flush()
 
 
-def snapshot_of_batch(session: Session, batch_id: uuid.UUID) -> FeatureSnapshot | None:
-    query = select(FeatureSnapshot).where(FeatureSnapshot.batch_id == batch_id)
-    return session.scalars(query).one_or_none()
-
-
 def snapshot_at(session: Session, name: str, when: datetime) -> int:
     """The latest snapshot of the view accepted at or before `when` (0 when none)."""
     query = select(func.max(FeatureSnapshot.snapshot)).where(

@@ -224,14 +224,18 @@ async def save_training_set(
         wanted = body.get("features")
         snapshot = body.get("snapshot")
         timestamp_column = body.get("timestamp_column", timestamp_column)
-        lineage = bool(body.get("lineage", lineage))
-        if isinstance(wanted, list):
-            wanted = ",".join(str(w) for w in wanted)
+        lineage = body.get("lineage", lineage)
         if not isinstance(view, str) or not isinstance(timestamp_column, str):
             raise InvalidInput("view and timestamp_column must be strings")
-        if snapshot is not None and (not isinstance(snapshot, int) or snapshot < 0):
+        if wanted is not None and not (
+            isinstance(wanted, list) and all(isinstance(w, str) for w in wanted)
+        ):
+            raise InvalidInput("features must be a list of column names")
+        if snapshot is not None and (type(snapshot) is not int or snapshot < 0):
             raise InvalidInput("snapshot must be a whole number >= 0")
-        features = wanted if isinstance(wanted, str) else None
+        if not isinstance(lineage, bool):
+            raise InvalidInput("lineage must be true or false")
+        features = None if wanted is None else ",".join(wanted)
     if view is None:
         raise InvalidInput('which view? give view= (or "view" in a JSON body)')
     v = await run_in_threadpool(service.get_view, session, view)

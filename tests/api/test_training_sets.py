@@ -82,3 +82,6 @@ def test_saving_from_parquet_and_lookup_errors(client: TestClient) -> None:
     unknown = client.post("/v1/training-sets", json={"view": "user_stats", "features": ["x"],
                                                      "rows": events((1, 1))})  # fmt: skip
     assert_problem(unknown, 422, "unknown-feature")
+    for bad in ({"features": "spend"}, {"snapshot": True}, {"lineage": "yes"}, {"view": 3}):
+        body = {"view": "user_stats", "features": ["spend"], "rows": events((1, 1)), **bad}
+        assert_problem(client.post("/v1/training-sets", json=body), 422)
