@@ -23,6 +23,7 @@ from app.batches.models import Batch
 from app.batches.pipeline import FINAL, LEASE, Context
 from app.batches.schemas import BatchReport, BatchSummary, CheckRecordRead
 from app.db.engine import transaction
+from app.features import repository as features_repo
 from app.jobs.worker import run_claimed
 from app.uploads import Spooled, require_parquet_type, spool
 
@@ -121,6 +122,7 @@ def report(session: Session, batch: Batch) -> BatchReport:
     return BatchReport(
         **summary(batch).model_dump(),
         checks=[CheckRecordRead.model_validate(r) for r in records],
+        snapshot=features_repo.snapshot_of_batch(session, batch.id),
     )
 
 

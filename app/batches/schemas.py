@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SampleRead(BaseModel):
@@ -45,6 +45,10 @@ class BatchSummary(BaseModel):
 
 class BatchReport(BatchSummary):
     checks: list[CheckRecordRead]
+    snapshot: int | None = Field(
+        default=None,
+        description="The feature-store snapshot this batch's accepted rows became (views only).",
+    )
 
 
 class BatchPage(BaseModel):

@@ -49,6 +49,12 @@ def add(session: Session, row: FeatureSnapshot | TrainingSet) -> None:
     session.flush()
 
 
+def snapshot_of_batch(session: Session, batch_id: uuid.UUID) -> int | None:
+    query = select(FeatureSnapshot.snapshot).where(FeatureSnapshot.batch_id == batch_id)
+    found = session.scalar(query)
+    return None if found is None else int(found)
+
+
 def snapshot_at(session: Session, name: str, when: datetime) -> int:
     """The latest snapshot of the view accepted at or before `when` (0 when none)."""
     query = select(func.max(FeatureSnapshot.snapshot)).where(

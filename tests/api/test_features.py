@@ -34,8 +34,9 @@ def seeded(client: TestClient, **features: Any) -> None:
         client,
         [(1, 0, 10.0, 1, "a"), (2, 0, 20.0, 2, "b"), (1, 5, 11.0, 3, "a"), (3, 1, -5.0, 1, "c")],
     )
-    assert (first["status"], first["rows_accepted"]) == ("partial", 3)
-    assert upload(client, [(1, 10, 12.0, 4, "a")])["status"] == "accepted"
+    assert (first["status"], first["rows_accepted"], first["snapshot"]) == ("partial", 3, 1)
+    second = upload(client, [(1, 10, 12.0, 4, "a")])
+    assert (second["status"], second["snapshot"]) == ("accepted", 2)
 
 
 def ask(client: TestClient, rows: list[dict[str, Any]], query: str = "", **kw: Any) -> Any:
