@@ -6,8 +6,8 @@ append (skipped when the table already holds the batch's application transaction
 after the append), record snapshot N = latest + 1, upsert the online store, set the status.
 A crash between the Delta commit and the database commit leaves the batch `validating` with a
 `pending_status`; `repair` (run at start-up) and the job's retry both finish it. Because every
-acceptance takes the lock and a crashed one is finished before any other, the rows a crashed
-append stamped with N are exactly snapshot N.
+acceptance takes the lock and first finishes any batch whose append landed without its
+acceptance, the rows a crashed append stamped with N are exactly snapshot N.
 """
 
 from __future__ import annotations
@@ -67,6 +67,11 @@ def accept(
         view = features_repo.lock_view(session, batch.contract_name)
         session.refresh(batch)  # re-read under the lock
         if batch.pending_status is not None:
+            # A batch whose append landed before its runner crashed holds latest + 1: it goes
+            # first, so that no other batch is ever stamped with its snapshot.
+            for other in repository.pending_acceptance(session, view.name):
+                if other.id != batch.id and offline.committed(view.name, other.id):
+                    _into_view(session, offline, blobs, view, other, None)
             _into_view(session, offline, blobs, view, batch, rows)
         if claim is not None:
             jobs.finish(session, claim)  # LeaseLost → rollback; the new holder finishes it
@@ -139,7 +144,7 @@ def _fetch(blobs: BlobStore, batch: Batch, tmp: str) -> Accepted:
 def repair(maker: sessionmaker[Session], offline: OfflineStore, blobs: BlobStore) -> int:
     """Finish every batch left between its Delta append and its acceptance; how many."""
     with maker() as session:
-        pending = repository.pending_acceptance(session)
+        pending = [b.id for b in repository.pending_acceptance(session)]
     done = 0
     for batch_id in pending:
         try:

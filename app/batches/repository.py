@@ -43,14 +43,12 @@ def newest_first(
     return session.scalars(query).all()
 
 
-def pending_acceptance(session: Session) -> list[uuid.UUID]:
+def pending_acceptance(session: Session, contract: str | None = None) -> Sequence[Batch]:
     """Batches validated but not yet accepted into their feature view, oldest first."""
-    query = (
-        select(Batch.id)
-        .where(Batch.pending_status.is_not(None))
-        .order_by(Batch.validated_at, Batch.id)
-    )
-    return list(session.scalars(query))
+    query = select(Batch).where(Batch.pending_status.is_not(None))
+    if contract is not None:
+        query = query.where(Batch.contract_name == contract)
+    return session.scalars(query.order_by(Batch.validated_at, Batch.id)).all()
 
 
 def checks_of(session: Session, batch_ids: Sequence[uuid.UUID]) -> Sequence[CheckRecord]:

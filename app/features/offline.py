@@ -4,9 +4,10 @@ Each accepted (or partial) batch appends its accepted rows in one Delta commit t
 application transaction `tollgate:<batch id>` — so whether a batch is in the table is a question
 the table itself answers, and an append is never made twice. Rows carry `_snapshot` (the view's
 snapshot the batch became), `_row` (its row in the upload), `_batch_id` and `_contract_version`.
-Reads take the latest table and filter on `_snapshot`, so compaction and vacuum never change what
-a pinned snapshot reads. Unsigned integers are stored widened (Delta has none) and read back in
-their contract type; timestamps are stored as UTC microseconds.
+Reads filter on `_snapshot`, so compaction and vacuum never change what a pinned snapshot reads.
+Numbers are stored in one type per family (integers as int64, uint64 as decimal(20,0), floats as
+float64) so that a compatible type change never changes a Delta column; reads cast to the latest
+contract type. Timestamps are stored as UTC microseconds.
 """
 
 from __future__ import annotations
@@ -31,17 +32,30 @@ META: dict[str, pa.DataType] = {
     "_batch_id": pa.string(),
     "_contract_version": pa.string(),
 }
-_WIDER: dict[ColumnType, pa.DataType] = {
-    ColumnType.UINT8: pa.int16(),
-    ColumnType.UINT16: pa.int32(),
-    ColumnType.UINT32: pa.int64(),
-    ColumnType.UINT64: pa.decimal128(20, 0),
+# Stored types are one per family, so that a compatible change of a column's type (int32 →
+# int64, float32 → float64, uint16 → int32 …) never changes the Delta column's type.
+_STORED: dict[ColumnType, pa.DataType] = {
+    **dict.fromkeys(
+        [
+            ColumnType.INT8,
+            ColumnType.INT16,
+            ColumnType.INT32,
+            ColumnType.INT64,
+            ColumnType.UINT8,
+            ColumnType.UINT16,
+            ColumnType.UINT32,
+        ],
+        pa.int64(),
+    ),
+    ColumnType.UINT64: pa.decimal128(20, 0),  # Delta has no unsigned types
+    ColumnType.FLOAT32: pa.float64(),
+    ColumnType.FLOAT64: pa.float64(),
 }
 READ_ROWS = 131_072
 
 
 def storage_type(t: ColumnType) -> pa.DataType:
-    return _WIDER.get(t, ARROW_TYPES[t])
+    return _STORED.get(t, ARROW_TYPES[t])
 
 
 def contract_type(t: ColumnType) -> pa.DataType:
@@ -193,7 +207,7 @@ def _read_form(column: Column, present: bool) -> pl.Expr:
     dtype = polars_type(column.type)
     if not present:
         return pl.lit(None, dtype=dtype).alias(column.name)
-    return pl.col(column.name).cast(dtype)
+    return pl.col(column.name).cast(dtype, strict=False)  # a narrowed type: nulls past it
 
 
 def accepted_rows(

@@ -4,6 +4,7 @@ training sets in three formats, pinning, lineage, online lookups, and the precis
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
 import polars as pl
@@ -11,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi.testclient import TestClient
 
-from tests.builders.features import PARQUET, at, stats_doc, stats_rows
+from tests.builders.features import PARQUET, T0, at, stats_doc, stats_rows
 from tests.builders.problems import assert_problem
 from tests.conftest import KeyMaker, bearer
 
@@ -253,3 +254,26 @@ def test_hostile_training_set_requests(client: TestClient) -> None:
     )
     assert_problem(client.post(online, json={"entities": [1]}), 422, "invalid-entity-rows")
     assert client.get("/v1/features/user_stats").status_code == 200  # still serving
+
+
+def test_a_compatible_type_widening_keeps_feeding_the_view(client: TestClient) -> None:
+    seeded(client)
+    doc = stats_doc()
+    next(c for c in doc["columns"] if c["name"] == "visits")["type"] = "int64"  # int32 → int64
+    assert client.post("/v1/contracts", json=doc).json()["version"] == "1.1.0"
+    wide = pa.table(
+        {
+            "user_id": pa.array([5], pa.int64()),
+            "ts": pa.array([T0 + timedelta(hours=20)], pa.timestamp("us", "UTC")),
+            "spend": [1.0],
+            "visits": pa.array([2**40], pa.int64()),
+            "segment": ["z"],
+        }
+    )
+    body = io.BytesIO()
+    pq.write_table(wide, body)
+    r = client.post("/v1/contracts/user_stats/batches", content=body.getvalue(), headers=PARQUET)
+    assert (r.status_code, r.json()["status"], r.json()["snapshot"]) == (201, "accepted", 3)
+    table = pq.read_table(io.BytesIO(ask(client, events((5, 21), (1, 11))).content))
+    assert table.schema.field("visits").type == pa.int64()  # the latest contract's type
+    assert table.column("visits").to_pylist() == [2**40, 4]  # old rows read in it too

@@ -85,3 +85,22 @@ def test_start_up_finishes_a_crashed_acceptance(
     assert mine.height == 2
     assert mine.get_column("_snapshot").unique().to_list() == [2]
     assert stored.height == 3
+
+
+def test_a_later_batch_first_finishes_a_crashed_one(client: TestClient, settings: Settings) -> None:
+    """No restart: the next acceptance into the view finishes the crashed batch first, so each
+    keeps the snapshot its rows are stamped with."""
+    crashed = _crashed(client, settings, appended=True)
+    later = client.post(
+        "/v1/contracts/user_stats/batches",
+        content=stats_rows([(7, 30, 1.0, 1, "n")]),
+        headers=PARQUET,
+    ).json()
+    assert (later["status"], later["snapshot"]) == ("accepted", 3)
+    first = client.get(f"/v1/batches/{crashed}").json()
+    assert (first["status"], first["snapshot"]) == ("accepted", 2)
+    ctx: Context = client.app.state.batch_context  # type: ignore[attr-defined]
+    stamped = _stored(ctx).group_by("_batch_id").agg(pl.col("_snapshot").unique())
+    by_batch = {r["_batch_id"]: r["_snapshot"] for r in stamped.to_dicts()}
+    assert by_batch[str(crashed)] == [2]
+    assert by_batch[later["id"]] == [3]
