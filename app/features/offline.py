@@ -101,6 +101,9 @@ class OfflineStore:
 
     def append(self, view: str, stamp: Stamp, rows: pa.RecordBatchReader) -> int:
         """Append one batch's rows in one commit; the Delta version it made."""
+        table = self.table(view)
+        if table is not None:
+            self._widen(view, table, rows.schema)
         commit = CommitProperties(
             app_transactions=[Transaction(app_id=app_id(stamp.batch_id), version=1)],
             custom_metadata={"tollgate.batch_id": str(stamp.batch_id)},
@@ -110,6 +113,33 @@ class OfflineStore:
             self.uri(view), rows, mode="append", schema_mode="merge", commit_properties=commit
         )
         return self.commit_version(view, stamp.batch_id)
+
+    def _widen(self, view: str, table: DeltaTable, incoming: pa.Schema) -> None:
+        """An integer column whose contract became float64 (a compatible change) is rewritten
+        as float64 first, in one overwrite commit: Delta cannot change a column's type in place.
+        Values and `_snapshot`s are kept, so pinned reads and saved training sets are unchanged.
+        The rewrite holds the table in memory once."""
+        stored = pl.scan_delta(table)
+        schema = stored.collect_schema()
+        floats = [
+            f.name
+            for f in incoming
+            if pa.types.is_float64(f.type) and f.name in schema and schema[f.name] == pl.Int64
+        ]
+        if not floats:
+            return
+        # In memory, once: a rare, one-off rewrite (a Python generator of polars batches fed to
+        # delta-rs crashed the process)
+        widened = stored.with_columns(pl.col(floats).cast(pl.Float64)).collect().to_arrow()
+        write_deltalake(
+            self.uri(view),
+            widened,
+            mode="overwrite",
+            schema_mode="overwrite",
+            commit_properties=CommitProperties(
+                custom_metadata={"tollgate.operation": f"widen {', '.join(floats)} to float64"}
+            ),
+        )
 
     def scan(self, view: str, columns: Sequence[Column]) -> pl.LazyFrame:
         """Every stored row of the view in contract types (empty when nothing was appended)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.batches.pipeline import Context
 from tests.api.test_features import events, seeded, upload
-from tests.builders.features import PARQUET, at
+from tests.builders.features import PARQUET, T0, at, stats_doc
 from tests.builders.problems import assert_problem
 
 
@@ -85,3 +86,40 @@ def test_saving_from_parquet_and_lookup_errors(client: TestClient) -> None:
     for bad in ({"features": "spend"}, {"snapshot": True}, {"lineage": "yes"}, {"view": 3}):
         body = {"view": "user_stats", "features": ["spend"], "rows": events((1, 1)), **bad}
         assert_problem(client.post("/v1/training-sets", json=body), 422)
+
+
+def test_an_int_column_widened_to_float64_is_rewritten_and_saved_sets_still_rebuild(
+    client: TestClient,
+) -> None:
+    seeded(client)
+    rows = events((1, 11), (2, 3))
+    saved = client.post(
+        "/v1/training-sets", json={"view": "user_stats", "features": ["visits"], "rows": rows}
+    ).json()
+    before = client.get(f"/v1/training-sets/{saved['id']}/data").content
+    doc = stats_doc()
+    next(c for c in doc["columns"] if c["name"] == "visits")["type"] = "float64"
+    assert client.post("/v1/contracts", json=doc).json()["version"] == "1.1.0"  # compatible
+    late = pa.table(
+        {
+            "user_id": pa.array([2], pa.int64()),
+            "ts": pa.array([T0 + timedelta(hours=2)], pa.timestamp("us", "UTC")),
+            "spend": [1.0],
+            "visits": [2.5],
+            "segment": ["b"],
+        }
+    )
+    body = io.BytesIO()
+    pq.write_table(late, body)
+    r = client.post("/v1/contracts/user_stats/batches", content=body.getvalue(), headers=PARQUET)
+    assert (r.json()["status"], r.json()["snapshot"]) == ("accepted", 3)
+    live = client.post(
+        "/v1/features/user_stats/training-set",
+        json={"rows": rows},
+        headers={"Accept": "application/json"},
+    ).json()["rows"]
+    assert [x["visits"] for x in live] == [4.0, 2.5]
+    assert client.get(f"/v1/training-sets/{saved['id']}/data").content == before
+    ctx: Context = client.app.state.batch_context  # type: ignore[attr-defined]
+    first = client.get("/v1/contracts/user_stats/batches").json()["items"][-1]["id"]
+    assert ctx.offline.committed("user_stats", uuid.UUID(first))  # still known after the rewrite
