@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from starlette.requests import Request
+
 from app.problems import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 PARQUET_TYPES = frozenset({"application/vnd.apache.parquet", "application/octet-stream"})
@@ -31,6 +33,16 @@ def require_parquet_type(content_type: str | None) -> None:
             f"content type {media or '(none)'!r} is not a Parquet upload: send the file as the "
             "raw body with application/vnd.apache.parquet or application/octet-stream"
         )
+
+
+async def spool_request(request: Request, directory: Path) -> Spooled:
+    """`spool` the request's body under the service's upload limit."""
+    return await spool(
+        request.stream(),
+        directory=directory,
+        limit=request.app.state.settings.max_upload_bytes,
+        declared=request.headers.get("content-length"),
+    )
 
 
 async def spool(

@@ -25,7 +25,7 @@ from app.batches.schemas import BatchReport, BatchSummary, CheckRecordRead
 from app.db.engine import transaction
 from app.features import repository as features_repo
 from app.jobs.worker import run_claimed
-from app.uploads import Spooled, require_parquet_type, spool
+from app.uploads import Spooled, require_parquet_type, spool_request
 
 log = logging.getLogger("tollgate")
 WORKER = f"{socket.gethostname()}:{os.getpid()}:api"
@@ -49,12 +49,7 @@ async def receive(
         target = await run_in_threadpool(
             service.admit_upload, session, name=name, principal=principal, version=version
         )
-    spooled = await spool(
-        request.stream(),
-        directory=ctx.scratch,
-        limit=request.app.state.settings.max_upload_bytes,
-        declared=request.headers.get("content-length"),
-    )
+    spooled = await spool_request(request, ctx.scratch)
     try:
         return await run_in_threadpool(
             _ingest, maker, ctx, target, spooled, principal, run_now, idempotency_key

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
-from app.contracts.spec import Column, ColumnType
+from app.contracts.spec import FLOAT_TYPES, INTEGER_TYPES, Column, ColumnType
 from app.validation.typemap import ARROW_TYPES
 
 META: dict[str, pa.DataType] = {
@@ -35,21 +35,9 @@ META: dict[str, pa.DataType] = {
 # Stored types are one per family, so that a compatible change of a column's type (int32 →
 # int64, float32 → float64, uint16 → int32 …) never changes the Delta column's type.
 _STORED: dict[ColumnType, pa.DataType] = {
-    **dict.fromkeys(
-        [
-            ColumnType.INT8,
-            ColumnType.INT16,
-            ColumnType.INT32,
-            ColumnType.INT64,
-            ColumnType.UINT8,
-            ColumnType.UINT16,
-            ColumnType.UINT32,
-        ],
-        pa.int64(),
-    ),
+    **dict.fromkeys(INTEGER_TYPES - {ColumnType.UINT64}, pa.int64()),
     ColumnType.UINT64: pa.decimal128(20, 0),  # Delta has no unsigned types
-    ColumnType.FLOAT32: pa.float64(),
-    ColumnType.FLOAT64: pa.float64(),
+    **dict.fromkeys(FLOAT_TYPES, pa.float64()),
 }
 READ_ROWS = 131_072
 

@@ -19,7 +19,7 @@ from app.auth.service import Principal, Role
 from app.batches.pipeline import Context
 from app.db.base import utcnow
 from app.db.engine import transaction
-from app.deps import PrincipalDep, SessionDep, read_body
+from app.deps import PrincipalDep, SessionDep, json_only, read_body
 from app.features import answers, entities, saved, service
 from app.features.errors import (
     FeatureViewNotFound,
@@ -29,7 +29,7 @@ from app.features.errors import (
     UnknownFeature,
 )
 from app.problems import InvalidInput, PayloadTooLarge, UnsupportedMediaType, responses
-from app.uploads import spool
+from app.uploads import PARQUET_TYPES, spool_request
 
 router = APIRouter(tags=["features"], responses=responses(InvalidKey, NotAllowed))
 JSON_LIMIT = 256 * 1024 * 1024  # JSON bodies are parsed in memory; Parquet ones are spooled
@@ -162,18 +162,13 @@ async def _entity_rows(request: Request, v: service.View, timestamp_column: str)
         if rows is None:
             raise InvalidEntities('a JSON body must be {"rows": [{…}, …]}')
         return await run_in_threadpool(entities.from_rows, rows, v.keys, timestamp_column)
-    if media not in ("application/vnd.apache.parquet", "application/octet-stream"):
+    if media not in PARQUET_TYPES:
         raise UnsupportedMediaType(
             f"content type {media or '(none)'!r}: send entity rows as Parquet "
             "(application/vnd.apache.parquet) or JSON (application/json)"
         )
     ctx: Context = request.app.state.batch_context
-    spooled = await spool(
-        request.stream(),
-        directory=ctx.scratch,
-        limit=request.app.state.settings.max_upload_bytes,
-        declared=request.headers.get("content-length"),
-    )
+    spooled = await spool_request(request, ctx.scratch)
     try:
         return await run_in_threadpool(entities.from_parquet, spooled.path)
     finally:
@@ -181,9 +176,7 @@ async def _entity_rows(request: Request, v: service.View, timestamp_column: str)
 
 
 async def _json_body(request: Request, limit: int) -> Any:
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json":
-        raise UnsupportedMediaType(f"content type {media or '(none)'!r}: send application/json")
+    json_only(request)
     raw = await read_body(request, limit)
     try:
         return json.loads(raw)
