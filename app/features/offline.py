@@ -118,10 +118,11 @@ class OfflineStore:
             return
         # In memory, once: a rare, one-off rewrite (a Python generator of polars batches fed to
         # delta-rs crashed the process)
-        widened = stored.with_columns(pl.col(floats).cast(pl.Float64)).collect().to_arrow()
+        widened = stored.with_columns(pl.col(floats).cast(pl.Float64))
+        rewritten = widened.collect(engine="streaming").to_arrow()
         write_deltalake(
             self.uri(view),
-            widened,
+            rewritten,
             mode="overwrite",
             schema_mode="overwrite",
             commit_properties=CommitProperties(
@@ -159,7 +160,8 @@ class OfflineStore:
         self, view: str, batch_id: uuid.UUID, columns: Sequence[Column]
     ) -> list[pa.RecordBatch]:
         """The rows one batch appended (to redo the online side of a crashed acceptance)."""
-        frame = self.scan(view, columns).filter(pl.col("_batch_id") == str(batch_id)).collect()
+        rows = self.scan(view, columns).filter(pl.col("_batch_id") == str(batch_id))
+        frame = rows.collect(engine="streaming")
         batches: list[pa.RecordBatch] = frame.sort("_row").to_arrow().to_batches()
         return batches
 

@@ -64,7 +64,7 @@ def point_in_time(
         _window(timestamp, schema[timestamp], event_us.to_series(), ttl_us)
     )
     window = _requested(window, entities, keys, schema)
-    feats = window.collect()
+    feats = window.collect(engine="streaming")
     matched = _match(entities, event_us, feats, keys, timestamp, schema, ttl_us, ordered)
     picked = [pl.col(c) for c in columns]
     if lineage:

@@ -85,7 +85,8 @@ def _load_polars(
     """One scan of the key columns only, keeping the wanted rows (decoded by polars)."""
     wanted = rows.cast(pl.get_index_type())
     scan = pl.scan_parquet(path, glob=False, row_index_name="_row")
-    read = scan.select("_row", *in_file).filter(pl.col("_row").is_in(wanted.implode())).collect()
+    wanted_rows = scan.select("_row", *in_file).filter(pl.col("_row").is_in(wanted.implode()))
+    read = wanted_rows.collect(engine="streaming")  # a scan of whole key columns
     if read.height != len(rows):
         raise UnreadableParquet(f"re-reading {len(rows):,} rows found {read.height:,}")
     return to_frame(read.drop("_row"), declared, read.height)

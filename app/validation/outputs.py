@@ -2,9 +2,10 @@
 
 During the pass, the rows failing a row-by-row rule are spilled, window by window, to a temporary
 Parquet file (`_row`, `_rules` and, when an output is wanted, the original columns). `unique` is
-known only at the end: the final pass walks the windows again, merges each window's spilled rows
-with its unique-failing rows (re-reading from the upload only rows the spill lacks), and writes
-`_failed_checks` and the quarantine. One window of failing rows is held at a time.
+known only at the end: the final pass walks the windows again, in runs of consecutive windows
+holding up to FINISH_ROWS failing rows, merges the spilled rows with the unique-failing rows
+(re-reading from the upload only rows the spill lacks), and writes `_failed_checks` and the
+quarantine. One run of failing rows is held at a time.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 from app.validation.reading import ParquetSource
 
 ROW, FAILED, RULES = "_row", "_failed_checks", "_rules"
+FINISH_ROWS = 262_144  # failing rows merged and written at a time (about: whole windows)
 _SPILL_SCHEMA = {ROW: pa.int64(), RULES: pa.list_(pa.int32())}
 
 
@@ -47,6 +49,7 @@ class Spill:
     path: Path
     original: pa.Schema | None  # the upload's columns, kept when an output file is wanted
     groups: dict[int, int] = field(default_factory=dict)  # window → spill row group
+    rows: dict[int, int] = field(default_factory=dict)  # window → rows spilled
     _writer: pq.ParquetWriter | None = None
 
     @property
@@ -80,6 +83,7 @@ class Spill:
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.path, self.schema, compression="lz4")
         self.groups[window] = len(self.groups)
+        self.rows[window] = table.num_rows
         self._writer.write_table(table, row_group_size=max(1, table.num_rows))
 
     def close(self) -> None:
@@ -87,9 +91,10 @@ class Spill:
             self._writer.close()
             self._writer = None
 
-    def read(self, window: int) -> pa.Table | None:
-        g = self.groups.get(window)
-        return None if g is None else pq.ParquetFile(self.path).read_row_group(g)
+    def read(self, windows: Sequence[int]) -> pa.Table | None:
+        """The rows spilled by these windows, in window order."""
+        groups = [self.groups[w] for w in windows if w in self.groups]
+        return pq.ParquetFile(self.path).read_row_groups(groups) if groups else None
 
 
 @dataclass(frozen=True)
@@ -118,8 +123,8 @@ class Finisher:
         """Write the outputs; the quarantined rows (ascending)."""
         writers = self._writers()
         try:
-            for w in windows:
-                self._window(w, writers)
+            for run in self._runs(windows):
+                self._window(run, writers)
         finally:
             for writer in writers.values():
                 writer.close()
@@ -141,8 +146,25 @@ class Finisher:
             )
         return out
 
-    def _window(self, w: Window, writers: dict[str, pq.ParquetWriter]) -> None:
-        spilled = self.spill.read(w.index)
+    def _runs(self, windows: Sequence[Window]) -> list[tuple[Window, ...]]:
+        """Consecutive windows grouped while their failing rows add up to FINISH_ROWS."""
+        runs: list[list[Window]] = []
+        held = 0
+        for w in windows:
+            rows = self.spill.rows.get(w.index, 0) + sum(
+                int(r.search_sorted(w.end, "left") - r.search_sorted(w.start, "left"))
+                for r in self.unique_rows.values()
+            )
+            if not runs or held + rows > FINISH_ROWS:
+                runs.append([])
+                held = 0
+            runs[-1].append(w)
+            held += rows
+        return [tuple(r) for r in runs]
+
+    def _window(self, run: tuple[Window, ...], writers: dict[str, pq.ParquetWriter]) -> None:
+        spilled = self.spill.read([w.index for w in run])
+        w = Window(-1, run[0].first_group, run[-1].last_group, run[0].start, run[-1].end)
         pairs = self._pairs(w, spilled)
         if pairs.is_empty():
             return

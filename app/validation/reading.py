@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias, TypeVar, overload
 
 import polars as pl
 import pyarrow as pa
@@ -23,6 +23,7 @@ from app.validation.pages import PageHeaderError, count_chunk_values
 
 Source: TypeAlias = "str | Path | pa.NativeFile"
 MAGIC = b"PAR1"
+_T = TypeVar("_T")
 
 
 class UnreadableParquet(ValueError):
@@ -125,7 +126,7 @@ class ParquetSource:
             scan = pl.scan_parquet(self.path, glob=False)
             if columns is not None:
                 scan = scan.select(columns)
-            frame = scan.slice(start, rows).collect()
+            frame = scan.slice(start, rows).collect(engine="in-memory")
         except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException) as exc:
             raise UnreadableParquet(f"row groups {first}-{last - 1} do not decode: {exc}") from None
         if frame.height != rows and (frame.width or columns is None):
@@ -142,20 +143,41 @@ class ParquetSource:
             if self._flat[c]:
                 _check_chunk_pages(self.file, group, g, c)
 
+    @overload
+    def iter_windows(
+        self, windows: list[tuple[int, int]], columns: Sequence[str] | None = None
+    ) -> Iterator[pl.DataFrame]: ...
+
+    @overload
     def iter_windows(
         self,
         windows: list[tuple[int, int]],
         columns: Sequence[str] | None = None,
         *,
-        pages: bool = True,
-    ) -> Iterator[pl.DataFrame]:
-        """Read the windows in order, the next one in a thread while the caller works."""
+        prepare: Callable[[tuple[int, int], pl.DataFrame], _T],
+    ) -> Iterator[_T]: ...
+
+    def iter_windows(
+        self,
+        windows: list[tuple[int, int]],
+        columns: Sequence[str] | None = None,
+        *,
+        prepare: Callable[[tuple[int, int], pl.DataFrame], Any] | None = None,
+    ) -> Iterator[Any]:
+        """Read the windows in order (page headers checked), the next one in a thread while the
+        caller works; `prepare(window, frame)`, when given, runs in that thread too."""
+
+        def load(w: tuple[int, int]) -> Any:
+            read = self.read_window(w, columns, pages=True)
+            return read if prepare is None else prepare(w, read)
+
         if len(windows) <= 1:
-            yield from (self.read_window(w, columns, pages=pages) for w in windows)
+            yield from (load(w) for w in windows)
             return
-        slots: queue.Queue[pl.DataFrame | BaseException | None] = queue.Queue()
+        slots: queue.Queue[Any] = queue.Queue()
         budget = threading.Semaphore(1)  # one window read ahead: two in memory at most
         stop = threading.Event()
+        done = object()
 
         def produce() -> None:
             try:
@@ -163,15 +185,15 @@ class ParquetSource:
                     budget.acquire()
                     if stop.is_set():
                         return
-                    slots.put(self.read_window(w, columns, pages=pages))
-                slots.put(None)
+                    slots.put(load(w))
+                slots.put(done)
             except BaseException as exc:  # handed to the consumer, raised there
                 slots.put(exc)
 
         thread = threading.Thread(target=produce, name="parquet-prefetch", daemon=True)
         thread.start()
         try:
-            while (item := slots.get()) is not None:
+            while (item := slots.get()) is not done:
                 budget.release()
                 if isinstance(item, BaseException):
                     raise item

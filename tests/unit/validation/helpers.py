@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from app.contracts.parsing import parse_contract
 from app.contracts.spec import ContractSpec
-from app.validation.engine import ContractCache, validate
+from app.validation.engine import TARGET_ROWS, ContractCache, validate
 from app.validation.results import CheckResult, ValidationReport
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -42,6 +42,7 @@ def run(
     group: int = 7,
     outputs: bool = False,
     now: datetime = NOW,
+    window_rows: int = TARGET_ROWS,
 ) -> ValidationReport:
     path = write(tmp_path / "batch.parquet", data, group=group)
     return validate(
@@ -51,6 +52,7 @@ def run(
         failures_to=tmp_path / "failures.parquet" if outputs else None,
         quarantine_to=tmp_path / "quarantine.parquet" if outputs else None,
         cache=CACHE,
+        window_rows=window_rows,
     )
 
 

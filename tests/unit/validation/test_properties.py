@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from app.contracts.parsing import parse_contract
 from app.contracts.spec import ContractSpec
+from app.validation.engine import TARGET_ROWS
 from app.validation.results import Outcome, ValidationReport
 from tests.unit.contracts.reference import accepts
 from tests.unit.validation.helpers import NOW, run
@@ -99,7 +100,8 @@ def _case(draw: Any) -> tuple[dict[str, Any], dict[str, tuple[pa.DataType, list[
         checks.append({"row_count": {"min": draw(st.integers(0, 10))}})
     on_violation = draw(st.sampled_from(["reject", "quarantine"]))
     doc = {"name": "p", "columns": columns, "checks": checks, "on_violation": on_violation}
-    return doc, data, draw(st.integers(1, 6))
+    # row groups of 1-6 rows; windows of one group, a few groups or the whole file
+    return doc, data, draw(st.integers(1, 6)), draw(st.sampled_from([1, 5, 12, TARGET_ROWS]))
 
 
 def _first(check: dict[str, Any], seen: set[tuple[str, str]]) -> bool:
@@ -172,12 +174,12 @@ def _passes(failed: int, checked: int, mostly: float) -> bool:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_case())
 def test_counts_equal_a_brute_force_reading(case: Any) -> None:
-    doc, data, group = case
+    doc, data, group, window = case
     spec: ContractSpec = parse_contract(doc)
     n = len(next(iter(data.values()))[1])
     table = pa.table({name: pa.array(values, t) for name, (t, values) in data.items()})
     with tempfile.TemporaryDirectory() as tmp:
-        report: ValidationReport = run(Path(tmp), spec, table, group=group)
+        report: ValidationReport = run(Path(tmp), spec, table, group=group, window_rows=window)
     got = [(c.check, c.failed_rows, c.rows_checked) for c in report.checks]
     assert got == _expected(doc, data, n)
     for c in report.checks:
