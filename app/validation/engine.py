@@ -2,12 +2,11 @@
 streams through them window by window (a few row groups, the next read overlapped).
 
 1. structure, from the schema alone (app.validation.structure): any failure rejects, no data read;
-2. one pass: pandera (polars backend) evaluates every row-by-row rule on each window; exact
-   counts and samples are tallied, failing rows spilled to disk; the unique keys are hashed and
-   rows whose hash repeats within the window captured (app.validation.uniqueness);
-3. unique candidates (hashes repeated anywhere) confirmed on their real values; row_count and
-   freshness evaluated by pandera on a one-row summary; outcome; failures and quarantine files
-   written from the spill.
+2. pre-pass over the unique keys' columns only: 64-bit hashes → candidate duplicate rows;
+3. main pass: pandera (polars backend) evaluates every row-by-row rule on each window; exact
+   counts and samples are tallied, failing rows (and unique candidates) spilled to disk;
+4. unique candidates confirmed on their real values; row_count and freshness evaluated by
+   pandera on a one-row summary; outcome; failures and quarantine files written from the spill.
 
 pandera is imported here only, and its exceptions never leave this module.
 """
@@ -18,7 +17,7 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,9 +41,10 @@ from app.validation.results import CheckResult, Outcome, Sample, ValidationRepor
 from app.validation.rules import RowRule, row_rules, rule_expr
 from app.validation.structure import check_structure
 from app.validation.tally import RuleTally, Tally
-from app.validation.uniqueness import KeyHashes, UniqueOutcome, key_hash, repeated
+from app.validation.uniqueness import KeyHashes, UniqueOutcome, key_hash
 
 TARGET_ROWS = 524_288  # rows per window handed to pandera: amortises its per-call cost
+PREPASS_ROWS = 262_144  # rows per window of the unique pre-pass (key columns only)
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 _NO_FAILURES = pl.DataFrame(schema={"rule": pl.Int32, "index": pl.Int64})
@@ -56,16 +56,6 @@ _NO_FAILURES = pl.DataFrame(schema={"rule": pl.Int32, "index": pl.Int64})
 # engine, so it reaches pandera's only. An operator's POLARS_ENGINE_AFFINITY wins.
 if "POLARS_ENGINE_AFFINITY" not in os.environ:
     pl.Config.set_engine_affinity("in-memory")
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A window as read, in check form, and per unique rule its key hashes and the local rows
-    whose hash repeats within it."""
-
-    read: pl.DataFrame
-    frame: pl.DataFrame
-    keys: dict[int, tuple[pl.Series, pl.Series]]
 
 
 @dataclass(frozen=True)
@@ -233,7 +223,7 @@ def validate(
     Raises UnreadableParquet when the bytes are not readable Parquet. `now` (aware) is the
     freshness reference. `failures_to`: write the failing rows there (always, maybe empty).
     `quarantine_to`: write the quarantined rows there when the outcome is partial.
-    `window_rows`: about how many rows (whole row groups) are judged at a time.
+    `window_rows`: about how many rows (whole row groups) pandera judges at a time.
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
@@ -267,7 +257,6 @@ class _Run:
         fresh = [ds.freshness.column for ds in spec.checks if ds.freshness is not None]
         self.tally = Tally(list(compiled.rules), fresh)
         self.hashes = {r.index: KeyHashes(r.columns) for r in compiled.rules if r.is_unique}
-        self.hash_exprs = [key_hash(h.columns).alias(f"h{i}") for i, h in self.hashes.items()]
         self.windows = [
             Window(i, a, b, src.offsets[a], src.offsets[b])
             for i, (a, b) in enumerate(src.windows(window_rows))
@@ -282,44 +271,56 @@ class _Run:
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate") as pool,
         ):
             spill = Spill(Path(tmp) / "spill.parquet", self.src.schema if wanted else None)
+            self._prepass(pool)
             try:
                 self._stream(spill, pool)
             finally:
                 spill.close()
-            # two rules at a time (polars releases the GIL while sorting)
-            _side_by_side(pool, KeyHashes.finish, list(self.hashes.values()))
             unique_rows = self._resolve_unique(pool)
             return self._conclude(spill, unique_rows)
 
     def _stream(self, spill: Spill, pool: ThreadPoolExecutor) -> None:
         spans = [(w.first_group, w.last_group) for w in self.windows]
-        chunks = self.src.iter_windows(spans, prepare=self._prepare)
+        chunks: Iterator[pl.DataFrame] = self.src.iter_windows(spans)
         try:
-            for w, prepared in zip(self.windows, chunks, strict=True):
-                self._chunk(w, prepared, spill, pool)
+            for w, table in zip(self.windows, chunks, strict=True):
+                self._chunk(w, table, spill, pool)
         finally:
             chunks.close()  # type: ignore[attr-defined]
 
-    def _prepare(self, span: tuple[int, int], read: pl.DataFrame) -> _Prepared:
-        """The work on a window that needs no state, done in the reading thread."""
+    def _prepass(self, pool: ThreadPoolExecutor) -> None:
+        """Hash the unique keys (key columns only) and find each rule's candidate rows."""
+        if not self.hashes:
+            return
+        keys = {c for h in self.hashes.values() for c in h.columns}
+        declared = [c for c in self.c.spec.columns if c.name in keys]
+        in_file = [c.name for c in declared if c.name in self.src.schema.names]
+        spans = self.src.windows(PREPASS_ROWS)
+        chunks: Iterator[pl.DataFrame] = self.src.iter_windows(spans, in_file, pages=False)
         offsets = self.src.offsets
-        frame = to_frame(read, self.c.spec.columns, offsets[span[1]] - offsets[span[0]])
-        hashed = frame.select(self.hash_exprs) if self.hashes else None
-        keys = {}
-        for i in self.hashes:
-            assert hashed is not None
-            hashes = hashed.get_column(f"h{i}")
-            keys[i] = (hashes, repeated(hashes))
-        return _Prepared(read, frame, keys)
+        exprs = [key_hash(h.columns).alias(f"h{i}") for i, h in self.hashes.items()]
+        try:
+            for (a, b), read in zip(spans, chunks, strict=True):
+                hashed = to_frame(read, declared, offsets[b] - offsets[a]).select(exprs)
+                for i, h in self.hashes.items():
+                    h.add(hashed.get_column(f"h{i}"))
+        finally:
+            chunks.close()  # type: ignore[attr-defined]
+        # two rules at a time (polars releases the GIL), each sorting an eighth of its hashes
+        _side_by_side(pool, KeyHashes.finish_prepass, list(self.hashes.values()))
 
-    def _chunk(self, w: Window, p: _Prepared, spill: Spill, pool: ThreadPoolExecutor) -> None:
-        frame = p.frame
+    def _chunk(self, w: Window, read: pl.DataFrame, spill: Spill, pool: ThreadPoolExecutor) -> None:
+        frame = to_frame(read, self.c.spec.columns, w.end - w.start)
         failures = _row_failures(self.c.row_schemas, frame.select(self.c.row_columns), pool)
         self.tally.add(w.start, frame, failures)
-        keep = [self.hashes[i].add(frame, w.start, *p.keys[i]) for i in self.hashes]
-        keep = [rows for rows in keep if len(rows)]
+        keep = []
+        for h in self.hashes.values():
+            local = h.in_window(w.start, w.end) if h.capturing else None
+            if local is not None and len(local):
+                h.capture(frame, w.start, local)
+                keep.append(local)
         rows = pl.concat(keep).unique() if keep else pl.Series([], dtype=pl.Int64)
-        spill.add(w.index, w.start, failures, p.read, rows)
+        spill.add(w.index, w.start, failures, read, rows)
 
     def _resolve_unique(self, pool: ThreadPoolExecutor) -> dict[int, pl.Series]:
         """Each unique rule's failing rows; rules side by side when re-reads are independent."""

@@ -9,8 +9,10 @@ from collections.abc import Sequence
 import polars as pl
 
 from app.contracts.spec import Column, ColumnType, ContractSpec
-from app.validation.reading import ParquetSource, UnreadableParquet
+from app.validation.reading import ParquetSource
 from app.validation.uniqueness import KeyLoader
+
+LOAD_ROWS = 524_288  # rows of key columns decoded at a time when re-reading keys
 
 CHECK_DTYPES: dict[ColumnType, pl.DataType] = {
     ColumnType.BOOL: pl.Boolean(),
@@ -56,37 +58,24 @@ def to_frame(frame: pl.DataFrame, columns: Sequence[Column], rows: int) -> pl.Da
 
 
 def key_loader(source: ParquetSource, spec: ContractSpec, columns: tuple[str, ...]) -> KeyLoader:
-    """Read `columns` at given ascending global rows, group by group (for unique confirmation)."""
+    """Read `columns` at given ascending global rows (for unique confirmation): only the windows
+    of row groups that hold some, one window at a time, so memory is a window of key columns."""
     declared = [c for c in spec.columns if c.name in columns]
     in_file = [c.name for c in declared if c.name in source.schema.names]
+    offsets = source.offsets
 
     def load(rows: pl.Series) -> pl.DataFrame:
-        if source.path is not None:
-            return _load_polars(source.path, declared, in_file, rows)
         parts = []
-        offsets = source.offsets
-        groups = pl.Series(offsets[1:]).search_sorted(rows, "right")
-        for g in groups.unique(maintain_order=True).to_list():
-            mine = rows.filter(groups == g) - offsets[g]
-            read = pl.from_arrow(source.read_group(g, in_file), rechunk=False)
-            assert isinstance(read, pl.DataFrame)
-            parts.append(to_frame(read, declared, source.group_rows[g]).gather(mine))
+        for first, last in source.windows(LOAD_ROWS):
+            lo, hi = rows.search_sorted(offsets[first]), rows.search_sorted(offsets[last])
+            if hi > lo:
+                mine = rows.slice(int(lo), int(hi - lo)) - offsets[first]
+                read = source.read_window((first, last), in_file)
+                checked = to_frame(read, declared, offsets[last] - offsets[first])
+                parts.append(checked.gather(mine))
         if not parts:
             empty = {c.name: CHECK_DTYPES[c.type] for c in declared}
             return pl.DataFrame(schema=empty)
         return pl.concat(parts)
 
     return load
-
-
-def _load_polars(
-    path: str, declared: list[Column], in_file: list[str], rows: pl.Series
-) -> pl.DataFrame:
-    """One scan of the key columns only, keeping the wanted rows (decoded by polars)."""
-    wanted = rows.cast(pl.get_index_type())
-    scan = pl.scan_parquet(path, glob=False, row_index_name="_row")
-    wanted_rows = scan.select("_row", *in_file).filter(pl.col("_row").is_in(wanted.implode()))
-    read = wanted_rows.collect(engine="streaming")  # a scan of whole key columns
-    if read.height != len(rows):
-        raise UnreadableParquet(f"re-reading {len(rows):,} rows found {read.height:,}")
-    return to_frame(read.drop("_row"), declared, read.height)

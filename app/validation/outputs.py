@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 from app.validation.reading import ParquetSource
 
 ROW, FAILED, RULES = "_row", "_failed_checks", "_rules"
-FINISH_ROWS = 262_144  # failing rows merged and written at a time (about: whole windows)
+FINISH_ROWS = 262_144  # failing rows merged at a time (about: whole windows)
+WRITE_ROWS = 65_536  # rows converted and written to the outputs at a time
 _SPILL_SCHEMA = {ROW: pa.int64(), RULES: pa.list_(pa.int32())}
 
 
@@ -164,33 +165,35 @@ class Finisher:
 
     def _window(self, run: tuple[Window, ...], writers: dict[str, pq.ParquetWriter]) -> None:
         spilled = self.spill.read([w.index for w in run])
-        w = Window(-1, run[0].first_group, run[-1].last_group, run[0].start, run[-1].end)
-        pairs = self._pairs(w, spilled)
+        pairs = self._pairs(run[0].start, run[-1].end, spilled)
         if pairs.is_empty():
             return
         wanted = pl.Series(sorted(self.quarantine_rules), dtype=pl.Int32).implode()
-        q_rows = pairs.filter(
-            pl.col("rules").list.eval(pl.element().is_in(wanted)).list.any()
-        ).get_column("row")
-        self.quarantined.append(q_rows.to_arrow().cast(pa.int64()))
+        held = pairs.select(pl.col("rules").list.eval(pl.element().is_in(wanted)).list.any())
+        quarantined = held.to_series()
+        self.quarantined.append(pairs.get_column("row").filter(quarantined).to_arrow())
         if not writers:
             return
-        rows = self._original_rows(w, spilled, pairs.get_column("row"))
+        rows = self._original_rows(run, spilled, pairs.get_column("row"))  # aligned with pairs
         ids = pairs.select(
             pl.col("rules")
             .list.eval(pl.element().replace_strict(list(range(len(self.ids))), list(self.ids)))
             .list.unique(maintain_order=True)
         ).to_series()
-        if "failures" in writers:
-            failed = ids.to_arrow().cast(pa.list_(pa.string()))
-            table = rows.append_column(FAILED, failed)
-            writers["failures"].write_table(table.cast(writers["failures"].schema))
-        if "quarantine" in writers and len(q_rows):
-            mask = pc.is_in(rows.column(ROW), value_set=q_rows.to_arrow().cast(pa.int64()))
-            writers["quarantine"].write_table(rows.filter(mask).cast(writers["quarantine"].schema))
+        failed = ids.to_arrow().cast(pa.list_(pa.string()))
+        mask = quarantined.to_arrow()
+        for start in range(0, rows.num_rows, WRITE_ROWS):  # converted a slice at a time
+            part = rows.slice(start, WRITE_ROWS)
+            if "failures" in writers:
+                table = part.append_column(FAILED, failed.slice(start, WRITE_ROWS))
+                writers["failures"].write_table(table.cast(writers["failures"].schema))
+            if "quarantine" in writers:
+                kept = part.filter(mask.slice(start, WRITE_ROWS))
+                if kept.num_rows:
+                    writers["quarantine"].write_table(kept.cast(writers["quarantine"].schema))
 
-    def _pairs(self, w: Window, spilled: pa.Table | None) -> pl.DataFrame:
-        """(row, rules) for every failing row of the window, rules ascending, rows ascending."""
+    def _pairs(self, start: int, end: int, spilled: pa.Table | None) -> pl.DataFrame:
+        """(row, rules) for every failing row in [start, end), rules and rows ascending."""
         frames = []
         if spilled is not None:
             frame = pl.from_arrow(spilled.select([ROW, RULES]))
@@ -198,7 +201,7 @@ class Finisher:
             pairs = frame.rename({ROW: "row", RULES: "rule"}).explode("rule")
             frames.append(pairs.drop_nulls("rule"))
         for rule, rows in self.unique_rows.items():
-            lo, hi = rows.search_sorted(w.start, "left"), rows.search_sorted(w.end, "left")
+            lo, hi = rows.search_sorted(start, "left"), rows.search_sorted(end, "left")
             if hi > lo:
                 part = rows.slice(int(lo), int(hi - lo))
                 tag = pl.repeat(rule, len(part), dtype=pl.Int32, eager=True)
@@ -210,7 +213,9 @@ class Finisher:
         )
         return both.group_by("row").agg(rules=pl.col("rule").unique().sort()).sort("row")
 
-    def _original_rows(self, w: Window, spilled: pa.Table | None, rows: pl.Series) -> pa.Table:
+    def _original_rows(
+        self, run: tuple[Window, ...], spilled: pa.Table | None, rows: pl.Series
+    ) -> pa.Table:
         """The upload's columns + `_row` for `rows`: from the spill, the rest re-read."""
         original = self.spill.original
         assert original is not None
@@ -225,20 +230,24 @@ class Finisher:
         known = pl.Series(ROW, have, dtype=pl.Int64)
         missing = rows.filter(~rows.is_in(known.implode()))
         if len(missing):
-            parts.append(self._reread(w, missing, original))
-        table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        return table.sort_by(ROW)
+            parts.append(self._reread(run, missing, original))
+        if len(parts) == 1:
+            return parts[0]  # ascending; cast to the output's types slice by slice when written
+        target = pa.schema([*original, pa.field(ROW, pa.int64())])
+        return pa.concat_tables([part.cast(target) for part in parts]).sort_by(ROW)
 
-    def _reread(self, w: Window, rows: pl.Series, original: pa.Schema) -> pa.Table:
-        """Rows the spill lacks (unique failures), from their row groups only."""
+    def _reread(self, run: tuple[Window, ...], rows: pl.Series, original: pa.Schema) -> pa.Table:
+        """Rows the spill lacks (unique failures), from the windows that hold them: one read of
+        a window's row groups each (polars decodes a few groups at once far faster than one at a
+        time), so no more than a window is decoded at once. In polars' Arrow types."""
         pieces = []
-        offsets = self.source.offsets
-        for g in range(w.first_group, w.last_group):
-            lo, hi = offsets[g], offsets[g + 1]
-            mine = rows.filter((rows >= lo) & (rows < hi))
+        for w in run:
+            mine = rows.filter((rows >= w.start) & (rows < w.end))
             if len(mine):
-                read = self.source.read_window((g, g + 1)).select(original.names)
-                taken = read.gather(mine - lo).to_arrow()
-                taken = pa.Table.from_arrays(taken.columns, names=original.names).cast(original)
+                read = self.source.read_window((w.first_group, w.last_group)).select(original.names)
+                whole = len(mine) == w.end - w.start  # every row fails: no copy to take them
+                taken = (read if whole else read.gather(mine - w.start)).to_arrow()
+                del read
+                taken = pa.Table.from_arrays(taken.columns, names=original.names)
                 pieces.append(taken.append_column(ROW, mine.cast(pl.Int64).to_arrow()))
         return pa.concat_tables(pieces)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeAlias, TypeVar, overload
+from typing import TypeAlias
 
 import polars as pl
 import pyarrow as pa
@@ -23,7 +23,6 @@ from app.validation.pages import PageHeaderError, count_chunk_values
 
 Source: TypeAlias = "str | Path | pa.NativeFile"
 MAGIC = b"PAR1"
-_T = TypeVar("_T")
 
 
 class UnreadableParquet(ValueError):
@@ -143,41 +142,20 @@ class ParquetSource:
             if self._flat[c]:
                 _check_chunk_pages(self.file, group, g, c)
 
-    @overload
-    def iter_windows(
-        self, windows: list[tuple[int, int]], columns: Sequence[str] | None = None
-    ) -> Iterator[pl.DataFrame]: ...
-
-    @overload
     def iter_windows(
         self,
         windows: list[tuple[int, int]],
         columns: Sequence[str] | None = None,
         *,
-        prepare: Callable[[tuple[int, int], pl.DataFrame], _T],
-    ) -> Iterator[_T]: ...
-
-    def iter_windows(
-        self,
-        windows: list[tuple[int, int]],
-        columns: Sequence[str] | None = None,
-        *,
-        prepare: Callable[[tuple[int, int], pl.DataFrame], Any] | None = None,
-    ) -> Iterator[Any]:
-        """Read the windows in order (page headers checked), the next one in a thread while the
-        caller works; `prepare(window, frame)`, when given, runs in that thread too."""
-
-        def load(w: tuple[int, int]) -> Any:
-            read = self.read_window(w, columns, pages=True)
-            return read if prepare is None else prepare(w, read)
-
+        pages: bool = True,
+    ) -> Iterator[pl.DataFrame]:
+        """Read the windows in order, the next one in a thread while the caller works."""
         if len(windows) <= 1:
-            yield from (load(w) for w in windows)
+            yield from (self.read_window(w, columns, pages=pages) for w in windows)
             return
-        slots: queue.Queue[Any] = queue.Queue()
+        slots: queue.Queue[pl.DataFrame | BaseException | None] = queue.Queue()
         budget = threading.Semaphore(1)  # one window read ahead: two in memory at most
         stop = threading.Event()
-        done = object()
 
         def produce() -> None:
             try:
@@ -185,15 +163,15 @@ class ParquetSource:
                     budget.acquire()
                     if stop.is_set():
                         return
-                    slots.put(load(w))
-                slots.put(done)
+                    slots.put(self.read_window(w, columns, pages=pages))
+                slots.put(None)
             except BaseException as exc:  # handed to the consumer, raised there
                 slots.put(exc)
 
         thread = threading.Thread(target=produce, name="parquet-prefetch", daemon=True)
         thread.start()
         try:
-            while (item := slots.get()) is not done:
+            while (item := slots.get()) is not None:
                 budget.release()
                 if isinstance(item, BaseException):
                     raise item

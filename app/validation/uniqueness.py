@@ -1,19 +1,17 @@
-"""`unique` across a whole file in bounded memory, in the same single pass as the other rules.
+"""`unique` across a whole file in bounded memory.
 
-Each window's key is hashed (64 bits a row, null where the key has a null part: such rows are not
-checked) and the hashes are kept: 8 bytes a row. Rows whose hash repeats *within their window* are
-captured there and then (their key values, and their original rows spilled for the failures
-file), since duplicates usually sit close together. At the end, sorting all the hashes finds the
-ones that repeat anywhere: the rows carrying them are the *candidates*. A candidate that was not
-captured (its twin is in another window) has its key read again from the file, from its row
-group only. Candidates are confirmed by comparing the values exactly, so a hash collision never
-fails a row. Every row of a duplicated key fails. When there are too many candidates to hold
-their values, they are confirmed in hash partitions, reading the key columns again.
+A pre-pass reads only the key columns and keeps one 64-bit hash per row (null where the key has
+a null part: such rows are not checked) — 8 bytes a row. Sorting the hashes finds the duplicated
+ones; the rows carrying them are *candidates*, known before the main pass. The main pass then
+captures the candidates' real key values (and spills their original rows for the failures file),
+and the candidates are confirmed by comparing the values exactly, so a hash collision never fails
+a row. Every row of a duplicated key fails. When there are too many candidates to hold their
+values, they are confirmed in hash partitions by reading the key columns again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,11 +20,11 @@ import polars as pl
 from app.validation.results import MAX_SAMPLES
 from app.validation.values import column_values
 
-SEED = 0x7011_6A7E  # fixed: the same value hashes alike in every window
-BUCKETS = 8  # 64-bit hashes split by their top 3 bits when finding the repeated ones
+SEED = 0x7011_6A7E  # fixed: the same value hashes alike in every chunk
+BUCKETS = 8  # 64-bit hashes split by their top 3 bits
+MANY_REPEATS = 65_536  # repeated hashes past which candidates are found by one join
 CONFIRM_ROWS = 1_000_000  # candidates whose key values are held at once when confirming
 ROW = "_row"
-_NO_ROWS = pl.Series(ROW, [], dtype=pl.Int64)
 
 # Given ascending global row indices, the key columns at those rows (check form), in that order.
 KeyLoader = Callable[[pl.Series], pl.DataFrame]
@@ -50,111 +48,116 @@ class UniqueOutcome:
 
 @dataclass
 class KeyHashes:
-    """One unique rule: its key's hashes in file order and the rows captured in the pass, then
-    its candidates."""
+    """One unique rule: its key's hashes in file order (pre-pass), then its candidates."""
 
     columns: tuple[str, ...]
     parts: list[pl.Series] = field(default_factory=list)  # hashes, window by window
     buckets: list[pl.Series] = field(default_factory=list)  # their top 3 bits (UInt8)
     checked: int = 0
-    captured: list[pl.DataFrame] = field(default_factory=list)  # (key columns, `_row`)
-    captured_rows: int = 0
-    overflow: bool = False  # too many rows to capture: confirm by reading the keys again
     candidates: pl.DataFrame | None = None  # (`_row`, `_hash`), ascending
+    captured: list[pl.DataFrame] = field(default_factory=list)  # (`_row`, key columns)
 
-    def add(
-        self, frame: pl.DataFrame, start: int, hashes: pl.Series, local: pl.Series
-    ) -> pl.Series:
-        """One window (check form) at global row `start`, its key hashes and `repeated(hashes)`:
-        keep the hashes, capture the rows whose hash repeats; the local rows captured."""
+    def add(self, hashes: pl.Series) -> None:
         self.checked += len(hashes) - hashes.null_count()
         self.parts.append(hashes)
         self.buckets.append((hashes // (1 << 61)).cast(pl.UInt8))
-        if not len(local) or self.overflow:
-            return _NO_ROWS
-        self.captured_rows += len(local)
-        if self.captured_rows > CONFIRM_ROWS:
-            self.overflow, self.captured = True, []
-            return _NO_ROWS
+
+    def finish_prepass(self) -> None:
+        """Find the candidate rows and drop the hashes."""
+        dup = _duplicated(self.parts, self.buckets).alias("_hash")
+        if len(dup) <= MANY_REPEATS:  # usual: a small set to look each window's hashes up in
+            found, start, wanted = [], 0, dup.implode()
+            for part in self.parts:
+                local = part.is_in(wanted).fill_null(False).arg_true()
+                if len(local):
+                    rows = local.cast(pl.Int64) + start
+                    found.append(pl.DataFrame({ROW: rows, "_hash": part.gather(local)}))
+                start += len(part)
+            empty = pl.DataFrame(schema={ROW: pl.Int64, "_hash": pl.UInt64})
+            self.candidates = pl.concat(found) if found else empty
+        else:  # one semi join: the hash table of the repeats built once, not once per window
+            hashes = pl.concat(self.parts).alias("_hash").to_frame().with_row_index(ROW)
+            joined = hashes.join(dup.to_frame(), on="_hash", how="semi", maintain_order="left")
+            self.candidates = joined.select(pl.col(ROW).cast(pl.Int64), pl.col("_hash"))
+        self.parts, self.buckets = [], []
+
+    @property
+    def capturing(self) -> bool:
+        return self.candidates is not None and 0 < self.candidates.height <= CONFIRM_ROWS
+
+    def in_window(self, start: int, end: int) -> pl.Series:
+        """Local indices of the candidates among rows [start, end)."""
+        assert self.candidates is not None
+        rows = self.candidates.get_column(ROW)
+        lo, hi = rows.search_sorted(start, "left"), rows.search_sorted(end, "left")
+        return rows.slice(int(lo), int(hi - lo)) - start
+
+    def capture(self, frame: pl.DataFrame, start: int, local: pl.Series) -> None:
+        """Keep the candidates' key values from the main pass (check form)."""
         picked = frame.select(self.columns).gather(local)
         self.captured.append(picked.with_columns((local.cast(pl.Int64) + start).alias(ROW)))
-        return local
-
-    def finish(self) -> None:
-        """Find the candidate rows (every hash that occurs twice anywhere) and drop the hashes."""
-        dup = _duplicated(self.parts, self.buckets).implode()
-        found, start = [], 0
-        for part in self.parts:
-            local = part.is_in(dup).fill_null(False).arg_true()
-            if len(local):
-                hashes = part.gather(local)
-                found.append(pl.DataFrame({ROW: local.cast(pl.Int64) + start, "_hash": hashes}))
-            start += len(part)
-        self.parts, self.buckets = [], []
-        empty = pl.DataFrame(schema={ROW: pl.Int64, "_hash": pl.UInt64})
-        self.candidates = pl.concat(found) if found else empty
 
     def resolve(self, load: KeyLoader) -> UniqueOutcome:
-        """Confirm the candidates against the real values; the failing rows and samples."""
+        """Confirm the candidates against the real values; the failing rows and samples.
+
+        Only the failing rows' indices are kept from each confirmation (and the first few
+        with their values, for the samples), so a file of nothing but duplicates costs 8 bytes
+        a row here, not its keys."""
         cands = self.candidates
         if cands is None or cands.is_empty():
-            return UniqueOutcome(_NO_ROWS, [])
-        if self.overflow or cands.height > CONFIRM_ROWS:
-            chunks = max(1, -(-cands.height // CONFIRM_ROWS))
-            failing = [_reread(p, self.columns, load) for p in _partitions(cands, chunks)]
+            return UniqueOutcome(pl.Series(ROW, [], dtype=pl.Int64), [])
+        if self.captured:
+            confirmed = [_exact(pl.concat(self.captured), self.columns)]
+            self.captured = []
         else:
-            failing = [_exact(self._values(cands.get_column(ROW), load), self.columns)]
-        self.captured = []
-        merged = pl.concat(failing).sort(ROW)
-        head = merged.head(MAX_SAMPLES)
+            chunks = max(1, -(-cands.height // CONFIRM_ROWS))
+            confirmed = [_reread(p, self.columns, load) for p in _partitions(cands, chunks)]
+        self.candidates = None  # done with: free them before the outputs are written
+        rows = pl.concat([c.rows for c in confirmed]).sort()
+        head = pl.concat([c.head for c in confirmed]).sort(ROW).head(MAX_SAMPLES)
         values = column_values(head, self.columns, pl.Series(range(head.height)))
         samples = list(zip(head.get_column(ROW).to_list(), values, strict=True))
-        return UniqueOutcome(merged.get_column(ROW), samples)
-
-    def _values(self, rows: pl.Series, load: KeyLoader) -> pl.DataFrame:
-        """The key values at the candidate `rows`: captured ones as kept, the others re-read."""
-        have = pl.concat(self.captured) if self.captured else None
-        missing = rows if have is None else rows.filter(~rows.is_in(have.get_column(ROW).implode()))
-        parts = [] if have is None else [have]
-        if len(missing):
-            parts.append(load(missing).select(self.columns).with_columns(missing.alias(ROW)))
-        return pl.concat(parts)
+        return UniqueOutcome(rows, samples)
 
 
-def repeated(hashes: pl.Series) -> pl.Series:
-    """Local indices of the rows whose (non-null) hash occurs more than once in `hashes`."""
-    ordered = hashes.drop_nulls().sort(multithreaded=False)
-    twice = ordered.filter(ordered == ordered.shift(1))
-    if not len(twice):
-        return _NO_ROWS
-    return hashes.is_in(twice.implode()).fill_null(False).arg_true()
+@dataclass
+class _Confirmed:
+    rows: pl.Series  # `_row` of the rows whose key really repeats
+    head: pl.DataFrame  # the first MAX_SAMPLES of them: `_row` + key columns
 
 
 def _duplicated(parts: list[pl.Series], buckets: list[pl.Series]) -> pl.Series:
-    """Hash values that occur more than once across `parts`, found one bucket (top 3 bits) at a
-    time so the extra memory is an eighth of the hashes, not twice them."""
+    """Hash values that occur more than once, found one bucket (top 3 bits) at a time so the
+    extra memory is an eighth of the hashes, not twice them."""
     found = [pl.Series([], dtype=pl.UInt64)]
-    for b in range(BUCKETS if parts else 0):
+    for b in range(BUCKETS):
         mine = [p.filter(k == b) for p, k in zip(parts, buckets, strict=True)]
-        ordered = pl.concat(mine).sort(multithreaded=False)
-        found.append(ordered.filter(ordered == ordered.shift(1)))
+        if mine:
+            part = pl.concat(mine).sort(multithreaded=False)
+            found.append(part.filter(part == part.shift(1)))
     return pl.concat(found).unique()
 
 
-def _partitions(cands: pl.DataFrame, chunks: int) -> list[pl.DataFrame]:
-    """Split candidates so equal hashes stay together, each part ascending by row."""
+def _partitions(cands: pl.DataFrame, chunks: int) -> Iterator[pl.DataFrame]:
+    """Split candidates so equal hashes stay together, each part ascending by row; one part
+    at a time (a filter each), so only one is held besides the candidates."""
     if chunks == 1:
-        return [cands]
-    tagged = cands.with_columns(_part=(pl.col("_hash") % chunks))
-    return [p.drop("_part") for p in tagged.partition_by("_part", maintain_order=True)]
+        yield cands
+        return
+    for k in range(chunks):
+        yield cands.filter(pl.col("_hash") % chunks == k)
 
 
-def _reread(cands: pl.DataFrame, columns: tuple[str, ...], load: KeyLoader) -> pl.DataFrame:
+def _reread(cands: pl.DataFrame, columns: tuple[str, ...], load: KeyLoader) -> _Confirmed:
     rows = cands.get_column(ROW)
     return _exact(load(rows).select(columns).with_columns(rows.alias(ROW)), columns)
 
 
-def _exact(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
-    """The rows whose key value really occurs more than once: `_row` + key columns."""
+def _exact(frame: pl.DataFrame, columns: tuple[str, ...]) -> _Confirmed:
+    """The rows whose key value really occurs more than once."""
     dup = frame.select(pl.struct(list(columns)).is_duplicated()).to_series()
-    return frame.filter(dup).select(ROW, *columns)
+    failing = frame.filter(dup).select(ROW, *columns).sort(ROW)
+    head = failing.head(MAX_SAMPLES)
+    # rebuilt from values: a slice of `failing` would keep all of its string buffers alive
+    detached = pl.DataFrame(head.rows(), schema=head.schema, orient="row")
+    return _Confirmed(failing.get_column(ROW), detached)

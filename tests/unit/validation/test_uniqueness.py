@@ -1,5 +1,5 @@
-"""`unique` never fails a row on a hash collision; a duplicate whose twin lies in another window
-is found and its row re-read; and with too many candidates to hold, the keys are read again."""
+"""`unique` never fails a row on a hash collision; duplicates whose twins lie in other windows are
+all found and written; and with too many candidates to hold, keys and rows are read again."""
 
 from __future__ import annotations
 
@@ -52,17 +52,23 @@ def test_a_hash_collision_never_fails_a_row(
 
 
 # windows of 4 rows: [0-3] [4-7] [8-11]; "x" twice in the first window and once in the third,
-# "y" once in each of the first two, "z" twice in the second: captured, re-read, both
+# "y" once in each of the first two, "z" twice in the second
 KEYS = ["x", "y", "x", "a", "y", "z", "b", "z", "c", "d", "x", "e"]
 
 
+@pytest.mark.parametrize("many_repeats", [uniqueness.MANY_REPEATS, 0])
 @pytest.mark.parametrize("finish_rows", [outputs.FINISH_ROWS, 1])
 @pytest.mark.parametrize("confirm_rows", [uniqueness.CONFIRM_ROWS, 3])
 def test_duplicates_across_windows_are_confirmed_and_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, confirm_rows: int, finish_rows: int
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    confirm_rows: int,
+    finish_rows: int,
+    many_repeats: int,
 ) -> None:
-    monkeypatch.setattr(uniqueness, "CONFIRM_ROWS", confirm_rows)  # 3: captures overflow
+    monkeypatch.setattr(uniqueness, "CONFIRM_ROWS", confirm_rows)  # 3: nothing captured, re-read
     monkeypatch.setattr(outputs, "FINISH_ROWS", finish_rows)  # 1: outputs written window by window
+    monkeypatch.setattr(uniqueness, "MANY_REPEATS", many_repeats)  # 0: candidates by a join
     spec = contract([{"name": "k", "type": "string", "unique": True},
                      {"name": "n", "type": "int64", "checks": [{"in_range": {"max": 9}}]}],
                     on_violation="quarantine")  # fmt: skip
