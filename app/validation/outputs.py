@@ -11,12 +11,12 @@ quarantine. One run of failing rows is held at a time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from app.validation.reading import ParquetSource
@@ -124,8 +124,9 @@ class Finisher:
         """Write the outputs; the quarantined rows (ascending)."""
         writers = self._writers()
         try:
-            for run in self._runs(windows):
-                self._window(run, writers)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outputs") as pool:
+                for run in self._runs(windows):
+                    self._window(run, writers, pool)
         finally:
             for writer in writers.values():
                 writer.close()
@@ -163,7 +164,12 @@ class Finisher:
             held += rows
         return [tuple(r) for r in runs]
 
-    def _window(self, run: tuple[Window, ...], writers: dict[str, pq.ParquetWriter]) -> None:
+    def _window(
+        self,
+        run: tuple[Window, ...],
+        writers: dict[str, pq.ParquetWriter],
+        pool: ThreadPoolExecutor,
+    ) -> None:
         spilled = self.spill.read([w.index for w in run])
         pairs = self._pairs(run[0].start, run[-1].end, spilled)
         if pairs.is_empty():
@@ -184,13 +190,18 @@ class Finisher:
         mask = quarantined.to_arrow()
         for start in range(0, rows.num_rows, WRITE_ROWS):  # converted a slice at a time
             part = rows.slice(start, WRITE_ROWS)
+            pending = None
             if "failures" in writers:
                 table = part.append_column(FAILED, failed.slice(start, WRITE_ROWS))
-                writers["failures"].write_table(table.cast(writers["failures"].schema))
+                table = table.cast(writers["failures"].schema)
+                # both files side by side: pyarrow releases the GIL while encoding
+                pending = pool.submit(writers["failures"].write_table, table)
             if "quarantine" in writers:
                 kept = part.filter(mask.slice(start, WRITE_ROWS))
                 if kept.num_rows:
                     writers["quarantine"].write_table(kept.cast(writers["quarantine"].schema))
+            if pending is not None:
+                pending.result()
 
     def _pairs(self, start: int, end: int, spilled: pa.Table | None) -> pl.DataFrame:
         """(row, rules) for every failing row in [start, end), rules and rows ascending."""
@@ -211,7 +222,10 @@ class Finisher:
         both = pl.concat(
             [f.select(pl.col("row").cast(pl.Int64), pl.col("rule").cast(pl.Int32)) for f in frames]
         )
-        return both.group_by("row").agg(rules=pl.col("rule").unique().sort()).sort("row")
+        ordered = both.sort(["row", "rule"])  # then a group is a run: cheap to collect in order
+        return ordered.group_by("row", maintain_order=True).agg(
+            rules=pl.col("rule").unique(maintain_order=True)
+        )
 
     def _original_rows(
         self, run: tuple[Window, ...], spilled: pa.Table | None, rows: pl.Series
@@ -223,8 +237,8 @@ class Finisher:
         parts = []
         have = pa.array([], pa.int64())
         if spilled is not None:
-            wanted = pc.is_in(spilled.column(ROW), value_set=rows.to_arrow().cast(pa.int64()))
-            spilled = spilled.filter(wanted)
+            spill_rows = pl.Series(spilled.column(ROW), dtype=pl.Int64)
+            spilled = spilled.filter(spill_rows.is_in(rows.implode()).to_arrow())
             parts.append(spilled.select(names))
             have = spilled.column(ROW)
         known = pl.Series(ROW, have, dtype=pl.Int64)
