@@ -1,3 +1,3 @@
 """Tollgate: data contracts enforced at the gate."""
 
-__version__ = "0.1.0"
+__version__ = "0.3.1"
