@@ -111,8 +111,15 @@ class Forbidden(TollgateError):
 
 
 def responses(*errors: type[TollgateError]) -> dict[int | str, dict[str, Any]]:
-    """Build a route's `responses=` from the problem classes it may raise."""
-    return {e.status: e.openapi_response() for e in errors}
+    """Build a route's `responses=` from the problem classes it may raise (problems sharing a
+    status are listed together in its description)."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for e in errors:
+        entry = e.openapi_response()
+        if e.status in out:
+            entry["description"] = f"{out[e.status]['description']}; {entry['description']}"
+        out[e.status] = entry
+    return out
 
 
 def problem(

@@ -27,6 +27,13 @@ class IncompatibleChange(Conflict):
     title = "Incompatible contract change"
 
 
+class StoredTypeChange(Conflict):
+    """A feature view's column would change how it is stored; `allow_breaking` cannot force it."""
+
+    type = "feature-view-type-change"
+    title = "Feature view column type change"
+
+
 class VersionConflict(Conflict):
     """A given `version` is not greater than the latest or understates the bump."""
 

@@ -12,6 +12,7 @@ from app.contracts.errors import (
     ContractNotFound,
     IncompatibleChange,
     InvalidContract,
+    StoredTypeChange,
     VersionConflict,
     VersionNotFound,
 )
@@ -78,6 +79,7 @@ _EXPORTS: dict[int | str, dict[str, Any]] = {
         },
         **responses(
             IncompatibleChange,
+            StoredTypeChange,
             VersionConflict,
             InvalidContract,
             PayloadTooLarge,

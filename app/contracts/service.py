@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from app.contracts.errors import (
     ContractNotFound,
     IncompatibleChange,
     InvalidContract,
+    StoredTypeChange,
     VersionConflict,
     VersionNotFound,
 )
@@ -29,7 +30,14 @@ from app.contracts.parsing import (
     parse_contract,
     to_yaml,
 )
-from app.contracts.spec import NAME_PATTERN, VERSION_PATTERN, ContractSpec, Format
+from app.contracts.spec import (
+    NAME_PATTERN,
+    VERSION_PATTERN,
+    ColumnType,
+    ContractSpec,
+    Format,
+    stored_family,
+)
 from app.db.base import utcnow
 from app.paging import InvalidCursor, decode_cursor, encode_cursor
 from app.problems import UnsupportedMediaType
@@ -105,6 +113,7 @@ def register(
             changes=[c.as_dict() for c in reported_changes(verdict)],
             violations=[c.as_dict() for c in verdict.violations],
         )
+    _refuse_stored_type_changes([parse_contract(v.document) for v in history], spec)
     assert verdict.bump is not None
     assert verdict.next_version is not None
     version = verdict.next_version
@@ -116,6 +125,45 @@ def register(
     row = _store(session, contract, spec, version, principal)
     contract.updated_at = row.created_at
     return Registration(row, True, verdict.bump, verdict.changes)
+
+
+def stored_type_changes(history: list[ContractSpec], spec: ContractSpec) -> list[compat.Change]:
+    """A feature view keeps every column it ever stored in its Delta table, in one type per
+    family: a later version may widen a column from integer to float (the table is rewritten
+    once) but not change its family otherwise, even with `allow_breaking` (the appends would
+    fail, or the stored values would be read as something else)."""
+    if spec.features is None:
+        return []
+    stored: dict[str, tuple[str, ColumnType]] = {}
+    for old in history:
+        if old.features is not None:
+            for col in old.columns:
+                stored[col.name] = (old.version or "?", col.type)
+    refused = []
+    for col in spec.columns:
+        if col.name not in stored:
+            continue
+        version, was = stored[col.name]
+        before, after = stored_family(was), stored_family(col.type)
+        if before != after and (before, after) != ("integer", "float"):
+            message = (
+                f"feature view column {col.name} was stored as {was.value} (in {version}); "
+                f"{col.type.value} cannot be stored beside it"
+            )
+            path = f"columns.{col.name}.type"
+            refused.append(compat.Change("stored_type_changed", path, compat.BREAKING, message))
+    return refused
+
+
+def _refuse_stored_type_changes(history: list[ContractSpec], spec: ContractSpec) -> None:
+    refused = stored_type_changes(history, spec)
+    if refused:
+        raise StoredTypeChange(
+            "; ".join(c.message for c in refused)
+            + ": a view keeps its columns' types (an integer may become a float); store the "
+            "new values under a new column or contract name",
+            changes=[c.as_dict() for c in refused],
+        )
 
 
 def reported_changes(verdict: compat.Verdict) -> list[compat.Change]:
@@ -151,8 +199,18 @@ def _store(
 def dry_run(session: Session, *, name: str, spec: ContractSpec) -> compat.Verdict:
     """What registering `spec` would do, without registering it."""
     require_same_name(name, spec)
-    history = repository.versions(session, get_contract(session, name))
-    return compat.judge([(v.version, parse_contract(v.document)) for v in history], spec)
+    rows = repository.versions(session, get_contract(session, name))
+    history = [(v.version, parse_contract(v.document)) for v in rows]
+    verdict = compat.judge(history, spec)
+    stored = stored_type_changes([old for _, old in history], spec)
+    if not stored:
+        return verdict
+    return replace(
+        verdict,
+        compatible=False,
+        changes=verdict.changes + stored,
+        violations=verdict.violations + stored,
+    )
 
 
 def require_same_name(name: str, spec: ContractSpec) -> None:

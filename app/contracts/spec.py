@@ -97,6 +97,14 @@ RANGE_TYPES = NUMERIC_TYPES | {ColumnType.DATE, ColumnType.TIMESTAMP}
 SET_TYPES = INTEGER_TYPES | {ColumnType.STRING}
 
 
+def stored_family(t: ColumnType) -> str:
+    """How a feature view stores a column of type `t`: one Delta type per family (integers as
+    int64, uint64 as decimal(20,0), floats as float64, every other type as itself)."""
+    if t in INTEGER_TYPES and t is not ColumnType.UINT64:
+        return "integer"
+    return "float" if t in FLOAT_TYPES else t.value
+
+
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
