@@ -25,3 +25,10 @@ class NotValidatedYet(Conflict):
 
     type = "batch-not-validated"
     title = "Batch not validated yet"
+
+
+class AlreadyValidated(Conflict):
+    """A retry was asked for a batch that is already accepted, partial or rejected."""
+
+    type = "batch-already-validated"
+    title = "Batch already validated"

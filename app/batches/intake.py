@@ -21,9 +21,10 @@ from app.batches import service
 from app.batches.errors import NotValidatedYet
 from app.batches.models import Batch
 from app.batches.pipeline import FINAL, LEASE, Context
-from app.batches.schemas import BatchReport, BatchSummary, CheckRecordRead
+from app.batches.schemas import BatchReport, BatchSummary, CheckRecordRead, ValidationJobRead
 from app.db.engine import transaction
 from app.features import repository as features_repo
+from app.jobs.models import Job
 from app.jobs.worker import run_claimed
 from app.uploads import Spooled, require_parquet_type, spool_request
 
@@ -114,10 +115,22 @@ def summary(batch: Batch) -> BatchSummary:
 
 def report(session: Session, batch: Batch) -> BatchReport:
     records = service.checks_of(session, [batch])[batch.id]
+    job = service.validation_job(session, batch) if batch.status not in FINAL else None
     return BatchReport(
         **summary(batch).model_dump(),
         checks=[CheckRecordRead.model_validate(r) for r in records],
         snapshot=features_repo.snapshot_of_batch(session, batch.id),
+        validation=_job(job) if job is not None else None,
+    )
+
+
+def _job(job: Job) -> ValidationJobRead:
+    return ValidationJobRead(
+        state=job.status,
+        attempts=job.attempts,
+        max_attempts=job.max_attempts,
+        retry_at=job.run_after if job.status == "queued" else None,
+        last_error=job.last_error,
     )
 
 

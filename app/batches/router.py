@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from app.auth.errors import InvalidKey, NotAllowed
 from app.batches import intake, quality, service
 from app.batches.errors import (
+    AlreadyValidated,
     BatchNotFound,
     IdempotencyKeyReused,
     NotValidatedYet,
@@ -19,6 +20,7 @@ from app.batches.errors import (
 from app.batches.schemas import BatchPage, BatchReport, ImpactReport, QualityHistory
 from app.contracts import service as contracts_service
 from app.contracts.errors import ContractNotFound, InvalidContract, VersionNotFound
+from app.db.engine import transaction
 from app.deps import (
     ContentType,
     ContractBody,
@@ -107,6 +109,24 @@ def list_batches(
 def get_batch(batch_id: str, session: SessionDep, principal: PrincipalDep) -> BatchReport:
     """A batch's report: status, row counts and every check record."""
     return intake.report(session, service.get_batch(session, batch_id, principal))
+
+
+@router.post(
+    "/v1/batches/{batch_id}/retry",
+    status_code=202,
+    response_model=BatchReport,
+    responses=responses(BatchNotFound, AlreadyValidated),
+)
+def retry(
+    batch_id: str, session: SessionDep, principal: WriterDep, response: Response
+) -> BatchReport:
+    """Validate again a batch whose validation gave up (its report's `validation.state` is
+    `failed`): its job is queued with all its attempts; 202 with the report. A batch whose
+    job is queued or running is left as it is."""
+    with transaction(session):
+        batch = service.retry(session, batch_id, principal)
+    response.headers["Location"] = f"/v1/batches/{batch.id}"
+    return intake.report(session, batch)
 
 
 @router.get(

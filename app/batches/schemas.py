@@ -43,8 +43,22 @@ class BatchSummary(BaseModel):
     validated_at: datetime | None
 
 
+class ValidationJobRead(BaseModel):
+    """Where the validation of a batch that is not validated yet stands."""
+
+    state: str = Field(description="queued | running | failed (gave up: POST …/retry) | done")
+    attempts: int
+    max_attempts: int
+    retry_at: datetime | None = Field(description="When a queued job is due next.")
+    last_error: str | None = Field(description="What the latest failed attempt said.")
+
+
 class BatchReport(BatchSummary):
     checks: list[CheckRecordRead]
+    validation: ValidationJobRead | None = Field(
+        default=None,
+        description="While the batch is queued or validating: its validation job (addition).",
+    )
     snapshot: int | None = Field(
         default=None,
         description="The feature-store snapshot this batch's accepted rows became (views only).",

@@ -12,13 +12,19 @@ from sqlalchemy.orm import Session
 from app.auth.errors import NotAllowed
 from app.auth.service import Principal
 from app.batches import repository
-from app.batches.errors import BatchNotFound, IdempotencyKeyReused, UnreadableUpload
+from app.batches.errors import (
+    AlreadyValidated,
+    BatchNotFound,
+    IdempotencyKeyReused,
+    UnreadableUpload,
+)
 from app.batches.models import Batch, CheckRecord
-from app.batches.pipeline import LEASE, VALIDATE_BATCH
+from app.batches.pipeline import FINAL, LEASE, VALIDATE_BATCH
 from app.contracts import service as contracts_service
 from app.contracts.models import ContractVersion
 from app.db.base import utcnow
 from app.jobs import service as jobs
+from app.jobs.models import Job
 from app.jobs.service import Claim
 from app.paging import InvalidCursor, decode_cursor, encode_cursor
 from app.storage.blobs import BlobStore
@@ -100,7 +106,7 @@ def ingest(
         uploaded_by=principal.key_id,
     )
     repository.add(session, batch)
-    job = jobs.enqueue(session, kind=VALIDATE_BATCH, payload={"batch_id": str(batch.id)})
+    job = _enqueue_validation(session, batch)
     claim = None
     if run_now:
         # Claimed in the transaction that creates it: no worker can take it first, and if this
@@ -109,6 +115,32 @@ def ingest(
             session, worker=worker, lease=LEASE, kinds=[VALIDATE_BATCH], job_id=job.id
         )
     return Ingested(batch, False, claim)
+
+
+def _enqueue_validation(session: Session, batch: Batch) -> Job:
+    """The batch's validation job carries the batch's id, so its state is one lookup away."""
+    payload = {"batch_id": str(batch.id)}
+    return jobs.enqueue(session, kind=VALIDATE_BATCH, payload=payload, job_id=batch.id)
+
+
+def validation_job(session: Session, batch: Batch) -> Job | None:
+    """The job validating `batch` (none for a batch made before jobs carried batch ids)."""
+    return jobs.get(session, batch.id)
+
+
+def retry(session: Session, batch_id: str, principal: Principal) -> Batch:
+    """Queue again the validation of a batch whose job failed for good (or was lost)."""
+    batch = get_batch(session, batch_id, principal)
+    if not principal.owns(batch.contract_name):
+        raise NotAllowed(f"your key may not upload batches to contract {batch.contract_name!r}")
+    if batch.status in FINAL:
+        raise AlreadyValidated(f"batch {batch.id} is {batch.status}: nothing to retry")
+    job = validation_job(session, batch)
+    if job is None:
+        _enqueue_validation(session, batch)
+    else:
+        jobs.requeue(session, job.id)  # a queued or running job is left as it is
+    return batch
 
 
 def get_batch(session: Session, batch_id: str, principal: Principal) -> Batch:

@@ -106,6 +106,17 @@ def mark_failed_attempt(
     return None if status is None else JobStatus(status)
 
 
+def requeue_failed(session: Session, job_id: uuid.UUID, *, now: datetime) -> bool:
+    """A failed job queued again with a fresh set of attempts (its last error kept)."""
+    stmt = (
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.FAILED.value)
+        .values(status=JobStatus.QUEUED.value, attempts=0, run_after=now, finished_at=None)
+        .returning(Job.id)
+    )
+    return session.execute(stmt).first() is not None
+
+
 def counts_by_status(session: Session) -> dict[str, int]:
     rows = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
     return {status: int(count) for status, count in rows}

@@ -156,6 +156,12 @@ def get(session: Session, job_id: uuid.UUID) -> Job | None:
     return repository.by_id(session, job_id)
 
 
+def requeue(session: Session, job_id: uuid.UUID, *, now: datetime | None = None) -> bool:
+    """Queue a job that failed for good again, due now, with all its attempts; False when
+    the job is not `failed` (queued, running or done: nothing to do)."""
+    return repository.requeue_failed(session, job_id, now=now if now is not None else utcnow())
+
+
 @dataclass(frozen=True)
 class QueueState:
     """What an operator watches: jobs per status and how long the oldest queued one has waited."""
