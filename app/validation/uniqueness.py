@@ -6,7 +6,8 @@ ones; the rows carrying them are *candidates*, known before the main pass. The m
 captures the candidates' real key values (and spills their original rows for the failures file),
 and the candidates are confirmed by comparing the values exactly, so a hash collision never fails
 a row. Every row of a duplicated key fails. When there are too many candidates to hold their
-values, they are confirmed in hash partitions by reading the key columns again.
+values, they are confirmed one hash partition at a time, reading the key columns again window by
+window; only the failing rows' indices (and the first few values, for samples) are kept.
 """
 
 from __future__ import annotations
