@@ -46,6 +46,17 @@ def feature_reader(principal: PrincipalDep) -> Principal:
 ReaderDep = Annotated[Principal, Depends(feature_reader)]
 
 
+# what a training-set request (answered now or saved) may be refused for
+_TRAINING_SET_PROBLEMS = (
+    FeatureViewNotFound,
+    InvalidEntities,
+    UnknownFeature,
+    InvalidSnapshot,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+
+
 @router.get("/v1/features", responses=responses())
 def list_views(session: SessionDep, _: ReaderDep) -> dict[str, Any]:
     """Every feature view (contracts whose latest version has `features`)."""
@@ -83,15 +94,7 @@ async def online(view: str, request: Request, session: SessionDep, _: ReaderDep)
             "description": "The entity rows with their point-in-time features.",
             "content": {answers.PARQUET: {}, answers.ARROW: {}, answers.JSON: {}},
         },
-        **responses(
-            FeatureViewNotFound,
-            InvalidEntities,
-            UnknownFeature,
-            InvalidSnapshot,
-            PayloadTooLarge,
-            UnsupportedMediaType,
-            answers.NotAcceptable,
-        ),
+        **responses(*_TRAINING_SET_PROBLEMS, answers.NotAcceptable),
     },
 )
 async def training_set(
@@ -187,14 +190,7 @@ async def _json_body(request: Request, limit: int) -> Any:
 @router.post(
     "/v1/training-sets",
     status_code=201,
-    responses=responses(
-        FeatureViewNotFound,
-        InvalidEntities,
-        UnknownFeature,
-        InvalidSnapshot,
-        PayloadTooLarge,
-        UnsupportedMediaType,
-    ),
+    responses=responses(*_TRAINING_SET_PROBLEMS),
 )
 async def save_training_set(
     request: Request,
