@@ -65,7 +65,7 @@ class Compiled:
     spec: ContractSpec
     fingerprint: str
     rules: tuple[RowRule, ...]
-    row_schemas: tuple[pa.DataFrameSchema, ...]  # disjoint halves of the row checks, or none
+    row_schemas: tuple[tuple[pa.Column, ...], ...]  # disjoint halves of the row checks, or none
     row_columns: tuple[str, ...]
     dataset_schema: pa.DataFrameSchema
 
@@ -117,10 +117,10 @@ def _cost(rule: RowRule) -> int:
 
 def _row_schemas(
     spec: ContractSpec, rules: tuple[RowRule, ...]
-) -> tuple[tuple[pa.DataFrameSchema, ...], tuple[str, ...]]:
+) -> tuple[tuple[tuple[pa.Column, ...], ...], tuple[str, ...]]:
     """One pandera column per judged column; each check's `error` is `r<rule index>`.
 
-    The columns are split into two schemas of about equal cost, which pandera evaluates side by
+    The columns are split into two halves of about equal cost, which pandera evaluates side by
     side on the same window (polars releases the GIL while evaluating: both cores work).
     """
     by_column: dict[str, list[pa.Check]] = {}
@@ -130,14 +130,13 @@ def _row_schemas(
             check = _check(rule_expr(rule), f"r{rule.index}", ignore_na=rule.check != "not_null")
             by_column.setdefault(rule.columns[0], []).append(check)
             cost[rule.columns[0]] = cost.get(rule.columns[0], 0) + _cost(rule)
-    halves: tuple[dict[str, pa.Column], dict[str, pa.Column]] = ({}, {})
+    halves: tuple[list[pa.Column], list[pa.Column]] = ([], [])
     load = [0, 0]
     for name in sorted(by_column, key=lambda n: -cost[n]):
         k = 0 if load[0] <= load[1] else 1
-        halves[k][name] = pa.Column(None, checks=by_column[name], nullable=True)
+        halves[k].append(pa.Column(None, checks=by_column[name], nullable=True, name=name))
         load[k] += cost[name]
-    schemas = tuple(pa.DataFrameSchema(h, strict=False, name=spec.name) for h in halves if h)
-    return schemas, tuple(by_column)
+    return tuple(tuple(h) for h in halves if h), tuple(by_column)
 
 
 def _dataset_schema(spec: ContractSpec) -> pa.DataFrameSchema:
@@ -159,24 +158,38 @@ def _dataset_schema(spec: ContractSpec) -> pa.DataFrameSchema:
 
 
 def _row_failures(
-    schemas: tuple[pa.DataFrameSchema, ...], frame: pl.DataFrame, pool: ThreadPoolExecutor
+    halves: tuple[tuple[pa.Column, ...], ...], frame: pl.DataFrame, pool: ThreadPoolExecutor
 ) -> pl.DataFrame:
-    """Every row check's failures on `frame`: the second schema in `pool` beside the first."""
-    if not schemas:
+    """Every row check's failures on `frame`: the second half in `pool` beside the first."""
+    if not halves:
         return _NO_FAILURES
-    others = [pool.submit(_failures, s, frame, "r") for s in schemas[1:]]
-    parts = [_failures(schemas[0], frame, "r"), *(f.result() for f in others)]
+    others = [pool.submit(_column_failures, h, frame) for h in halves[1:]]
+    parts = [_column_failures(halves[0], frame), *(f.result() for f in others)]
     return pl.concat(parts) if len(parts) > 1 else parts[0]
 
 
-def _failures(schema: pa.DataFrameSchema | None, frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
-    """Run pandera lazily; its failure cases as (`rule`, `index`).
+def _column_failures(columns: tuple[pa.Column, ...], frame: pl.DataFrame) -> pl.DataFrame:
+    """pandera's column validation, column by column; its failure cases as (`rule`, `index`).
 
-    pandera gets a LazyFrame over `frame` (a DataFrame it would copy whole on every call), with
-    the data checks explicitly on: a LazyFrame alone would have them skipped (SCHEMA_ONLY).
+    Each column is validated on its own (not through a DataFrameSchema, which would build
+    every failure's metadata a second time): pandera still evaluates every check. pandera gets
+    a LazyFrame over `frame` (a DataFrame it would copy whole on every call), with the data
+    checks explicitly on: a LazyFrame alone would have them skipped (SCHEMA_ONLY).
     """
-    if schema is None:
-        return _NO_FAILURES
+    lazy, parts = frame.lazy(), []
+    with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+        for column in columns:
+            try:
+                column.validate(lazy, lazy=True)
+            except SchemaErrors as exc:
+                parts.append(_rule_failures(exc.failure_cases, "r"))
+            except SchemaError as exc:
+                raise RuntimeError(f"pandera refused the frame: {exc}") from None
+    return pl.concat(parts) if len(parts) > 1 else parts[0] if parts else _NO_FAILURES
+
+
+def _failures(schema: pa.DataFrameSchema, frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
+    """Run a whole-frame pandera schema lazily; its failure cases as (`rule`, `index`)."""
     try:
         with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
             schema.validate(frame.lazy(), lazy=True)
