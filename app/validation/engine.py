@@ -32,9 +32,9 @@ from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaError, SchemaErrors
 
 from app.contracts.parsing import fingerprint
-from app.contracts.spec import ContractSpec, OnViolation, Severity
+from app.contracts.spec import Column, ContractSpec, OnViolation, Severity
 from app.validation.datasets import dataset_results, summary_frame
-from app.validation.frames import key_loader, to_frame
+from app.validation.frames import check_exprs, key_loader, to_frame
 from app.validation.outputs import Finisher, Spill, Window, write_empty
 from app.validation.reading import ParquetSource, Source, open_parquet
 from app.validation.results import CheckResult, Outcome, Sample, ValidationReport
@@ -72,7 +72,7 @@ class Compiled:
 
 def compile_contract(spec: ContractSpec) -> Compiled:
     rules = tuple(row_rules(spec))
-    row_schemas, row_columns = _row_schemas(spec, rules)
+    row_schemas, row_columns = _row_schemas(rules)
     return Compiled(spec, fingerprint(spec), rules, row_schemas, row_columns, _dataset_schema(spec))
 
 
@@ -116,7 +116,7 @@ def _cost(rule: RowRule) -> int:
 
 
 def _row_schemas(
-    spec: ContractSpec, rules: tuple[RowRule, ...]
+    rules: tuple[RowRule, ...],
 ) -> tuple[tuple[tuple[pa.Column, ...], ...], tuple[str, ...]]:
     """One pandera column per judged column; each check's `error` is `r<rule index>`.
 
@@ -270,6 +270,7 @@ class _Run:
         fresh = [ds.freshness.column for ds in spec.checks if ds.freshness is not None]
         self.tally = Tally(list(compiled.rules), fresh)
         self.hashes = {r.index: KeyHashes(r.columns) for r in compiled.rules if r.is_unique}
+        self.pages_checked = False  # every page header checked before the main pass
         self.windows = [
             Window(i, a, b, src.offsets[a], src.offsets[b])
             for i, (a, b) in enumerate(src.windows(window_rows))
@@ -294,7 +295,7 @@ class _Run:
 
     def _stream(self, spill: Spill, pool: ThreadPoolExecutor) -> None:
         spans = [(w.first_group, w.last_group) for w in self.windows]
-        chunks: Iterator[pl.DataFrame] = self.src.iter_windows(spans)
+        chunks: Iterator[pl.DataFrame] = self.src.iter_windows(spans, pages=not self.pages_checked)
         try:
             for w, table in zip(self.windows, chunks, strict=True):
                 self._chunk(w, table, spill, pool)
@@ -308,10 +309,35 @@ class _Run:
         keys = {c for h in self.hashes.values() for c in h.columns}
         declared = [c for c in self.c.spec.columns if c.name in keys]
         in_file = [c.name for c in declared if c.name in self.src.schema.names]
+        exprs = [key_hash(h.columns).alias(f"h{i}") for i, h in self.hashes.items()]
+        if self.src.path is not None and in_file:
+            # one streaming query; the page headers checked (Python, in `pool`) meanwhile, so
+            # the main pass need not; a page problem is raised first: its detail is precise
+            pages = pool.submit(self.src.check_all_pages)
+            try:
+                hashed = self.src.scan(
+                    in_file,
+                    lambda scan: scan.select(check_exprs(scan.collect_schema(), declared)).select(
+                        exprs
+                    ),
+                )
+            finally:
+                pages.result()
+            self.pages_checked = True
+            for i, h in self.hashes.items():
+                h.add(hashed.get_column(f"h{i}"))
+        else:
+            self._prepass_windows(declared, in_file, exprs)
+        # two rules at a time (polars releases the GIL), each sorting an eighth of its hashes
+        _side_by_side(pool, KeyHashes.finish_prepass, list(self.hashes.values()))
+
+    def _prepass_windows(
+        self, declared: list[Column], in_file: list[str], exprs: list[pl.Expr]
+    ) -> None:
+        """The pre-pass window by window, for an open stream (or no key column in the file)."""
         spans = self.src.windows(PREPASS_ROWS)
         chunks: Iterator[pl.DataFrame] = self.src.iter_windows(spans, in_file, pages=False)
         offsets = self.src.offsets
-        exprs = [key_hash(h.columns).alias(f"h{i}") for i, h in self.hashes.items()]
         try:
             for (a, b), read in zip(spans, chunks, strict=True):
                 hashed = to_frame(read, declared, offsets[b] - offsets[a]).select(exprs)
@@ -319,8 +345,6 @@ class _Run:
                     h.add(hashed.get_column(f"h{i}"))
         finally:
             chunks.close()  # type: ignore[attr-defined]
-        # two rules at a time (polars releases the GIL), each sorting an eighth of its hashes
-        _side_by_side(pool, KeyHashes.finish_prepass, list(self.hashes.values()))
 
     def _chunk(self, w: Window, read: pl.DataFrame, spill: Spill, pool: ThreadPoolExecutor) -> None:
         frame = to_frame(read, self.c.spec.columns, w.end - w.start)

@@ -44,17 +44,22 @@ def _check_form(name: str, now: pl.DataType, declared: ColumnType) -> pl.Expr:
 
 def to_frame(frame: pl.DataFrame, columns: Sequence[Column], rows: int) -> pl.DataFrame:
     """The check frame of `frame` (as read) for the contract `columns`; `rows` its height."""
-    schema = frame.schema
-    exprs = []
-    for col in columns:
-        if col.name in schema:
-            exprs.append(_check_form(col.name, schema[col.name], col.type))
-        else:
-            missing = pl.repeat(None, rows, dtype=CHECK_DTYPES[col.type])
-            exprs.append(missing.alias(col.name))
-    if frame.width == 0:
-        return pl.select(exprs)
-    return frame.select(exprs)
+    if not any(c.name in frame.schema for c in columns):
+        return pl.select(
+            [pl.repeat(None, rows, dtype=CHECK_DTYPES[c.type]).alias(c.name) for c in columns]
+        )
+    return frame.select(check_exprs(frame.schema, columns))
+
+
+def check_exprs(schema: pl.Schema, columns: Sequence[Column]) -> list[pl.Expr]:
+    """Expressions giving the check form of `columns` from a frame (or scan) with `schema`: an
+    absent column is a null literal, so at least one of `columns` must be present."""
+    return [
+        _check_form(c.name, schema[c.name], c.type)
+        if c.name in schema
+        else pl.lit(None, dtype=CHECK_DTYPES[c.type]).alias(c.name)
+        for c in columns
+    ]
 
 
 def key_loader(source: ParquetSource, spec: ContractSpec, columns: tuple[str, ...]) -> KeyLoader:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
@@ -135,6 +135,30 @@ class ParquetSource:
             )
         return frame
 
+    def scan(
+        self, columns: Sequence[str], query: Callable[[pl.LazyFrame], pl.LazyFrame]
+    ) -> pl.DataFrame:
+        """`query` (row by row: one output row per row) over the whole file's `columns`, on
+        polars' streaming engine: decoded and evaluated on every core in bounded memory, without
+        a window's frame ever being built. Path sources only; checked against the row count."""
+        assert self.path is not None
+        try:
+            scan = pl.scan_parquet(self.path, glob=False).select(columns)
+            frame = query(scan).collect(engine="streaming")
+        except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException) as exc:
+            raise UnreadableParquet(f"columns {list(columns)} do not decode: {exc}") from None
+        if frame.height != self.rows:
+            raise UnreadableParquet(
+                f"truncated: footer says {self.rows:,} rows but columns {list(columns)} "
+                f"decode to {frame.height:,} rows"
+            )
+        return frame
+
+    def check_all_pages(self) -> None:
+        """Every row group's flat column chunks hold as many values as the footer says."""
+        for g in range(len(self.group_rows)):
+            self.check_pages(g)
+
     def check_pages(self, g: int) -> None:
         """Row group `g`'s flat column chunks hold as many values as the footer says."""
         group = self.parquet.metadata.row_group(g)
@@ -209,7 +233,7 @@ def inspect_parquet(source: Source, *, pages: bool = True) -> ParquetInfo:
     """
     with open_parquet(source) as src:
         if pages:
-            _check_pages(src)
+            src.check_all_pages()
         return ParquetInfo(src.rows, len(src.group_rows), src.schema, src.file.size())
 
 
@@ -291,11 +315,6 @@ def _chunk_span(chunk: pq.ColumnChunkMetaData) -> tuple[int, int]:
     if chunk.has_dictionary_page and 0 < chunk.dictionary_page_offset < start:
         start = chunk.dictionary_page_offset
     return start, start + chunk.total_compressed_size
-
-
-def _check_pages(src: ParquetSource) -> None:
-    for g in range(len(src.group_rows)):
-        src.check_pages(g)
 
 
 def _check_chunk_pages(file: pa.NativeFile, group: pq.RowGroupMetaData, g: int, c: int) -> None:
