@@ -30,10 +30,7 @@ def test_every_row_rule_is_in_exactly_one_of_two_halves() -> None:
     compiled = compile_contract(contract(COLUMNS))
     assert len(compiled.row_schemas) == 2
     errors = [
-        check.error
-        for half in compiled.row_schemas
-        for column in half
-        for check in column.checks
+        check.error for half in compiled.row_schemas for column in half for check in column.checks
     ]
     expected = {f"r{r.index}" for r in compiled.rules if not r.is_unique}
     assert sorted(errors) == sorted(expected)
