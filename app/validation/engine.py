@@ -14,6 +14,7 @@ pandera is imported here only, and its exceptions never leave this module.
 from __future__ import annotations
 
 import os
+import queue
 import tempfile
 import threading
 from collections import OrderedDict
@@ -65,7 +66,7 @@ class Compiled:
     spec: ContractSpec
     fingerprint: str
     rules: tuple[RowRule, ...]
-    row_schemas: tuple[tuple[pa.Column, ...], ...]  # disjoint halves of the row checks, or none
+    row_schemas: tuple[pa.Column, ...]  # one per judged column, costliest first
     row_columns: tuple[str, ...]
     dataset_schema: pa.DataFrameSchema
 
@@ -115,14 +116,9 @@ def _cost(rule: RowRule) -> int:
     return 2 + {"matches": 6, "in_set": 1, "min_length": 1, "max_length": 1}.get(rule.check, 0)
 
 
-def _row_schemas(
-    rules: tuple[RowRule, ...],
-) -> tuple[tuple[tuple[pa.Column, ...], ...], tuple[str, ...]]:
-    """One pandera column per judged column; each check's `error` is `r<rule index>`.
-
-    The columns are split into two halves of about equal cost, which pandera evaluates side by
-    side on the same window (polars releases the GIL while evaluating: both cores work).
-    """
+def _row_schemas(rules: tuple[RowRule, ...]) -> tuple[tuple[pa.Column, ...], tuple[str, ...]]:
+    """One pandera column per judged column, costliest first; each check's `error` is
+    `r<rule index>`."""
     by_column: dict[str, list[pa.Check]] = {}
     cost: dict[str, int] = {}
     for rule in rules:
@@ -130,13 +126,11 @@ def _row_schemas(
             check = _check(rule_expr(rule), f"r{rule.index}", ignore_na=rule.check != "not_null")
             by_column.setdefault(rule.columns[0], []).append(check)
             cost[rule.columns[0]] = cost.get(rule.columns[0], 0) + _cost(rule)
-    halves: tuple[list[pa.Column], list[pa.Column]] = ([], [])
-    load = [0, 0]
-    for name in sorted(by_column, key=lambda n: -cost[n]):
-        k = 0 if load[0] <= load[1] else 1
-        halves[k].append(pa.Column(None, checks=by_column[name], nullable=True, name=name))
-        load[k] += cost[name]
-    return tuple(tuple(h) for h in halves if h), tuple(by_column)
+    columns = tuple(
+        pa.Column(None, checks=by_column[name], nullable=True, name=name)
+        for name in sorted(by_column, key=lambda n: -cost[n])
+    )
+    return columns, tuple(by_column)
 
 
 def _dataset_schema(spec: ContractSpec) -> pa.DataFrameSchema:
@@ -158,18 +152,24 @@ def _dataset_schema(spec: ContractSpec) -> pa.DataFrameSchema:
 
 
 def _row_failures(
-    halves: tuple[tuple[pa.Column, ...], ...], frame: pl.DataFrame, pool: ThreadPoolExecutor
+    columns: tuple[pa.Column, ...], frame: pl.DataFrame, pool: ThreadPoolExecutor
 ) -> pl.DataFrame:
-    """Every row check's failures on `frame`: the second half in `pool` beside the first."""
-    if not halves:
+    """Every row check's failures on `frame`. This thread and `pool`'s take the columns one at
+    a time from a shared queue, costliest first (polars releases the GIL while evaluating: both
+    cores work, and neither waits on a fixed half the other has not finished)."""
+    if not columns:
         return _NO_FAILURES
-    others = [pool.submit(_column_failures, h, frame) for h in halves[1:]]
-    parts = [_column_failures(halves[0], frame), *(f.result() for f in others)]
-    return pl.concat(parts) if len(parts) > 1 else parts[0]
+    todo: queue.SimpleQueue[pa.Column] = queue.SimpleQueue()
+    for column in columns:
+        todo.put(column)
+    other = pool.submit(_column_failures, todo, frame)
+    parts = _column_failures(todo, frame) + other.result()
+    return pl.concat(parts) if parts else _NO_FAILURES
 
 
-def _column_failures(columns: tuple[pa.Column, ...], frame: pl.DataFrame) -> pl.DataFrame:
-    """pandera's column validation, column by column; its failure cases as (`rule`, `index`).
+def _column_failures(todo: queue.SimpleQueue[pa.Column], frame: pl.DataFrame) -> list[pl.DataFrame]:
+    """pandera's validation of the columns taken from `todo` until it is empty; their failure
+    cases as (`rule`, `index`).
 
     Each column is validated on its own (not through a DataFrameSchema, which would build
     every failure's metadata a second time): pandera still evaluates every check. pandera gets
@@ -178,14 +178,17 @@ def _column_failures(columns: tuple[pa.Column, ...], frame: pl.DataFrame) -> pl.
     """
     lazy, parts = frame.lazy(), []
     with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
-        for column in columns:
+        while True:
+            try:
+                column = todo.get_nowait()
+            except queue.Empty:
+                return parts
             try:
                 column.validate(lazy, lazy=True)
             except SchemaErrors as exc:
                 parts.append(_rule_failures(exc.failure_cases, "r"))
             except SchemaError as exc:
                 raise RuntimeError(f"pandera refused the frame: {exc}") from None
-    return pl.concat(parts) if len(parts) > 1 else parts[0] if parts else _NO_FAILURES
 
 
 def _failures(schema: pa.DataFrameSchema, frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
