@@ -1,5 +1,6 @@
 """pandera evaluates every row rule: one pandera column per judged column, taken from a shared
-queue by two threads, each rule in exactly one, and the data checks run even though pandera is handed LazyFrames."""
+queue by two threads, each rule in exactly one, and the data checks run even though pandera is
+handed LazyFrames."""
 
 from __future__ import annotations
 
