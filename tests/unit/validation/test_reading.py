@@ -18,6 +18,8 @@ from tests.builders.batches import lie_about_rows
 from tests.unit.validation.helpers import NOW, contract
 
 SPEC = contract([{"name": "a", "type": "int64"}, {"name": "s", "type": "string"}])
+# with a unique key the engine reads its pages first, in the pre-pass: the same details
+KEYED = contract([{"name": "a", "type": "int64", "unique": True}, {"name": "s", "type": "string"}])
 
 
 def _parquet(rows: int = 1234, group: int = 1234) -> bytes:
@@ -32,8 +34,10 @@ def _refused(tmp_path: Path, data: bytes) -> str:
     path.write_bytes(data)
     with pytest.raises(UnreadableParquet) as first:
         inspect_parquet(path)
-    with pytest.raises(UnreadableParquet):
-        validate(SPEC, path, now=NOW)
+    for spec in (SPEC, KEYED):
+        with pytest.raises(UnreadableParquet) as engine:
+            validate(spec, path, now=NOW)
+        assert engine.value.detail == first.value.detail
     with pytest.raises(UnreadableParquet):
         inspect_parquet(pa.BufferReader(data))
     return first.value.detail
