@@ -1,10 +1,13 @@
-"""The validation engine: a contract version compiles once into pandera schemas; a Parquet file
-streams through them window by window (a few row groups, the next read overlapped).
+"""The validation engine: a contract version compiles once into pandera columns and a dataset
+schema; a Parquet file streams through them window by window (a few row groups, the next read
+overlapped).
 
 1. structure, from the schema alone (app.validation.structure): any failure rejects, no data read;
-2. pre-pass over the unique keys' columns only: 64-bit hashes → candidate duplicate rows;
-3. main pass: pandera (polars backend) evaluates every row-by-row rule on each window; exact
-   counts and samples are tallied, failing rows (and unique candidates) spilled to disk;
+2. pre-pass over the unique keys' columns only (one streaming polars query; the page headers are
+   checked meanwhile): 64-bit hashes → candidate duplicate rows;
+3. main pass: pandera (polars backend) evaluates every row-by-row rule on each window, column by
+   column, two threads taking the columns from a queue; exact counts and samples are tallied,
+   failing rows (and unique candidates) spilled to disk;
 4. unique candidates confirmed on their real values; row_count and freshness evaluated by
    pandera on a one-row summary; outcome; failures and quarantine files written from the spill.
 
@@ -176,7 +179,8 @@ def _column_failures(todo: queue.SimpleQueue[pa.Column], frame: pl.DataFrame) ->
     a LazyFrame over `frame` (a DataFrame it would copy whole on every call), with the data
     checks explicitly on: a LazyFrame alone would have them skipped (SCHEMA_ONLY).
     """
-    lazy, parts = frame.lazy(), []
+    lazy = frame.lazy()
+    parts: list[pl.DataFrame] = []
     with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
         while True:
             try:
