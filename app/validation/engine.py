@@ -318,16 +318,15 @@ class _Run:
         in_file = [c.name for c in declared if c.name in self.src.schema.names]
         exprs = [key_hash(h.columns).alias(f"h{i}") for i, h in self.hashes.items()]
         if self.src.path is not None and in_file:
+
+            def hashes(scan: pl.LazyFrame) -> pl.LazyFrame:
+                return scan.select(check_exprs(scan.collect_schema(), declared)).select(exprs)
+
             # one streaming query; the page headers checked (Python, in `pool`) meanwhile, so
             # the main pass need not; a page problem is raised first: its detail is precise
             pages = pool.submit(self.src.check_all_pages)
             try:
-                hashed = self.src.scan(
-                    in_file,
-                    lambda scan: scan.select(check_exprs(scan.collect_schema(), declared)).select(
-                        exprs
-                    ),
-                )
+                hashed = self.src.scan(in_file, hashes)
             finally:
                 pages.result()
             self.pages_checked = True
