@@ -39,7 +39,7 @@ from app.contracts.parsing import fingerprint
 from app.contracts.spec import Column, ContractSpec, OnViolation, Severity
 from app.validation.datasets import dataset_results, summary_frame
 from app.validation.frames import check_exprs, key_loader, to_frame
-from app.validation.outputs import Finisher, Spill, Window, write_empty
+from app.validation.outputs import Finisher, Spill, Window, holds_every_row, write_empty
 from app.validation.reading import ParquetSource, Source, open_parquet
 from app.validation.results import CheckResult, Outcome, Sample, ValidationReport
 from app.validation.rules import RowRule, row_rules, rule_expr
@@ -403,6 +403,8 @@ class _Run:
         rows = self.tally.rows
         quarantine = self.c.spec.on_violation is OnViolation.QUARANTINE and bad_rows and not bad_ds
         q_rules = frozenset(t.rule.index for t in bad_rows) if quarantine else frozenset()
+        if quarantine and holds_every_row(spill, unique_rows, q_rules, rows):
+            quarantine, q_rules = False, frozenset()  # it would hold every row: rejected
         q_to = self.quarantine_to if quarantine else None
         quarantined = pyarrow.array([], pyarrow.int64())
         if self.failures_to is not None or quarantine:
@@ -412,10 +414,8 @@ class _Run:
         report = ValidationReport(
             Outcome.ACCEPTED, rows, rows, 0, records, failures_path=self.failures_to
         )
-        if bad_ds or (bad_rows and not quarantine) or (quarantine and len(quarantined) == rows):
+        if bad_ds or (bad_rows and not quarantine):
             report.outcome, report.rows_accepted = Outcome.REJECTED, 0
-            if q_to is not None:
-                q_to.unlink(missing_ok=True)
         elif quarantine:
             report.outcome = Outcome.PARTIAL
             report.rows_quarantined = len(quarantined)

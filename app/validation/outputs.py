@@ -98,6 +98,23 @@ class Spill:
         return pq.ParquetFile(self.path).read_row_groups(groups) if groups else None
 
 
+def holds_every_row(
+    spill: Spill, unique_rows: dict[int, pl.Series], rules: frozenset[int], rows: int
+) -> bool:
+    """Whether each of the `rows` rows fails one of `rules`: a quarantine would hold the whole
+    batch, which is then rejected, and no quarantine file need be written. Reads only the
+    spill's row numbers and rules, and only when the failures could cover every row."""
+    held = [failing for rule, failing in unique_rows.items() if rule in rules]
+    if sum(spill.rows.values()) + sum(len(h) for h in held) < rows:
+        return False
+    if spill.groups:
+        table = pl.read_parquet(spill.path, columns=[ROW, RULES])
+        wanted = pl.Series(sorted(rules), dtype=pl.Int32).implode()
+        hit = pl.col(RULES).list.eval(pl.element().is_in(wanted)).list.any()
+        held.append(table.filter(hit).get_column(ROW))
+    return bool(held) and pl.concat(held).n_unique() == rows
+
+
 @dataclass(frozen=True)
 class Window:
     index: int

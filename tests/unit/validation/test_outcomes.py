@@ -87,6 +87,40 @@ def test_every_row_quarantined_is_rejected(tmp_path: Path) -> None:
     assert pq.read_table(tmp_path / "failures.parquet").num_rows == 3
 
 
+KEYED = [
+    {"name": "id", "type": "string", "unique": True},
+    {"name": "n", "type": "int64", "checks": [{"in_range": {"min": 0}}]},
+]
+
+
+@pytest.mark.parametrize("window_rows", [1, 2, 100])
+def test_rows_held_by_unique_and_row_rules_together_reject(
+    tmp_path: Path, window_rows: int
+) -> None:
+    spec = contract(KEYED, on_violation="quarantine")
+    data = {"id": ["a", "a", "b", "c"], "n": [1, 2, -1, -5]}  # unique holds 0-1, in_range 2-3
+    report = run(tmp_path, spec, data, group=1, outputs=True, window_rows=window_rows)
+    assert report.outcome is Outcome.REJECTED
+    assert (report.rows_accepted, report.rows_quarantined, report.quarantine_path) == (0, 0, None)
+    assert not (tmp_path / "quarantine.parquet").exists()
+    failures = pq.read_table(tmp_path / "failures.parquet").to_pylist()
+    assert [(r["_row"], r["_failed_checks"]) for r in failures] == [
+        (0, ["unique:id"]),
+        (1, ["unique:id"]),
+        (2, ["in_range:n"]),
+        (3, ["in_range:n"]),
+    ]
+
+
+def test_failures_as_many_as_the_rows_but_on_the_same_rows_are_partial(tmp_path: Path) -> None:
+    spec = contract(KEYED, on_violation="quarantine")
+    data = {"id": ["a", "a", "b", "c"], "n": [-1, -2, 1, 5]}  # both rules hold rows 0 and 1
+    report = run(tmp_path, spec, data, group=1, outputs=True, window_rows=2)
+    assert report.outcome is Outcome.PARTIAL
+    assert report.quarantined_rows.to_pylist() == [0, 1]
+    assert pq.read_table(tmp_path / "quarantine.parquet").column("_row").to_pylist() == [0, 1]
+
+
 def test_a_failed_dataset_check_rejects_under_quarantine(tmp_path: Path) -> None:
     spec = contract(
         [{"name": "n", "type": "int64", "checks": [{"in_range": {"min": 0}}]}],
