@@ -4,7 +4,7 @@ instants converted to UTC), an absent nullable column as all-null."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import polars as pl
 
@@ -69,18 +69,13 @@ def key_loader(source: ParquetSource, spec: ContractSpec, columns: tuple[str, ..
     in_file = [c.name for c in declared if c.name in source.schema.names]
     offsets = source.offsets
 
-    def load(rows: pl.Series) -> pl.DataFrame:
-        parts = []
+    def load(rows: pl.Series) -> Iterator[pl.DataFrame]:
         for first, last in source.windows(LOAD_ROWS):
             lo, hi = rows.search_sorted(offsets[first]), rows.search_sorted(offsets[last])
             if hi > lo:
                 mine = rows.slice(int(lo), int(hi - lo)) - offsets[first]
                 read = source.read_window((first, last), in_file)
                 checked = to_frame(read, declared, offsets[last] - offsets[first])
-                parts.append(checked.gather(mine))
-        if not parts:
-            empty = {c.name: CHECK_DTYPES[c.type] for c in declared}
-            return pl.DataFrame(schema=empty)
-        return pl.concat(parts)
+                yield checked.gather(mine)
 
     return load

@@ -32,13 +32,19 @@ def _failures(tmp_path: Path) -> list[tuple[int, Any, list[str]]]:
     return [(r["_row"], r["k"], r["_failed_checks"]) for r in rows]
 
 
+@pytest.mark.parametrize("heavy_rows", [uniqueness.HEAVY_ROWS, 1])
 @pytest.mark.parametrize("window_rows", [2, engine.TARGET_ROWS])
 @pytest.mark.parametrize("confirm_rows", [uniqueness.CONFIRM_ROWS, 2])
 def test_a_hash_collision_never_fails_a_row(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, confirm_rows: int, window_rows: int
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    confirm_rows: int,
+    window_rows: int,
+    heavy_rows: int,
 ) -> None:
     monkeypatch.setattr(engine, "key_hash", _colliding)  # every key hashes alike
     monkeypatch.setattr(uniqueness, "CONFIRM_ROWS", confirm_rows)
+    monkeypatch.setattr(uniqueness, "HEAVY_ROWS", heavy_rows)  # 1: against a reference value
     report = run(tmp_path, SPEC, DATA, group=2, outputs=True, window_rows=window_rows)
     single = record(report, "unique", "k")
     assert (single.failed_rows, single.rows_checked) == (4, 6)
@@ -59,6 +65,7 @@ def test_a_hash_collision_never_fails_a_row(
 KEYS = ["x", "y", "x", "a", "y", "z", "b", "z", "c", "d", "x", "e"]
 
 
+@pytest.mark.parametrize("heavy_rows", [uniqueness.HEAVY_ROWS, 1])
 @pytest.mark.parametrize("many_repeats", [uniqueness.MANY_REPEATS, 0])
 @pytest.mark.parametrize("finish_rows", [outputs.FINISH_ROWS, 1])
 @pytest.mark.parametrize("confirm_rows", [uniqueness.CONFIRM_ROWS, 3])
@@ -68,8 +75,10 @@ def test_duplicates_across_windows_are_confirmed_and_written(
     confirm_rows: int,
     finish_rows: int,
     many_repeats: int,
+    heavy_rows: int,
 ) -> None:
     monkeypatch.setattr(uniqueness, "CONFIRM_ROWS", confirm_rows)  # 3: nothing captured, re-read
+    monkeypatch.setattr(uniqueness, "HEAVY_ROWS", heavy_rows)  # 1: "x", "z" against references
     monkeypatch.setattr(outputs, "FINISH_ROWS", finish_rows)  # 1: outputs written window by window
     monkeypatch.setattr(uniqueness, "MANY_REPEATS", many_repeats)  # 0: candidates by a join
     spec = contract([{"name": "k", "type": "string", "unique": True},
