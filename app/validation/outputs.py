@@ -24,6 +24,10 @@ from app.validation.reading import ParquetSource
 ROW, FAILED, RULES = "_row", "_failed_checks", "_rules"
 FINISH_ROWS = 262_144  # failing rows merged at a time (about: whole windows)
 WRITE_ROWS = 65_536  # rows converted and written to the outputs at a time
+# A column whose dictionary outgrows this is written plain. Only low-cardinality columns gain from
+# one; pyarrow's default (1 MiB) first hashes that much of each high-cardinality column chunk:
+# 524,288 failing bench rows wrote in 406 ms (27.6 MiB) by default, 286 ms (23.6 MiB) with this.
+DICTIONARY_BYTES = 65_536
 _SPILL_SCHEMA = {ROW: pa.int64(), RULES: pa.list_(pa.int32())}
 
 
@@ -82,7 +86,12 @@ class Spill:
         arrays.append(grouped.get_column("rule").cast(pl.List(pl.Int32)).to_arrow())
         table = pa.Table.from_arrays(arrays, names=self.schema.names).cast(self.schema)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, self.schema, compression="lz4")
+            self._writer = pq.ParquetWriter(
+                self.path,
+                self.schema,
+                compression="lz4",
+                dictionary_pagesize_limit=DICTIONARY_BYTES,
+            )
         self.groups[window] = len(self.groups)
         self.rows[window] = table.num_rows
         self._writer.write_table(table, row_group_size=max(1, table.num_rows))
@@ -155,13 +164,12 @@ class Finisher:
     def _writers(self) -> dict[str, pq.ParquetWriter]:
         original = self.spill.original
         out: dict[str, pq.ParquetWriter] = {}
+        options = {"compression": "zstd", "dictionary_pagesize_limit": DICTIONARY_BYTES}
         if original is not None and self.failures_to is not None:
-            out["failures"] = pq.ParquetWriter(
-                self.failures_to, output_schema(original), compression="zstd"
-            )
+            out["failures"] = pq.ParquetWriter(self.failures_to, output_schema(original), **options)
         if original is not None and self.quarantine_to is not None and self.quarantine_rules:
             out["quarantine"] = pq.ParquetWriter(
-                self.quarantine_to, quarantine_schema(original), compression="zstd"
+                self.quarantine_to, quarantine_schema(original), **options
             )
         return out
 
