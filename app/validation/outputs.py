@@ -4,7 +4,7 @@ During the pass, the rows failing a row-by-row rule are spilled, window by windo
 Parquet file (`_row`, `_rules` and, when an output is wanted, the original columns). `unique` is
 known only at the end: the final pass walks the windows again, in runs of consecutive windows
 holding up to FINISH_ROWS failing rows, merges the spilled rows with the unique-failing rows
-(re-reading from the upload only rows the spill lacks), and writes `_failed_checks` and the
+(re-reading from the upload the windows holding rows the spill lacks), and writes `_failed_checks` and the
 quarantine. One run of failing rows is held at a time.
 """
 
@@ -255,38 +255,34 @@ class Finisher:
     def _original_rows(
         self, run: tuple[Window, ...], spilled: pa.Table | None, rows: pl.Series
     ) -> pa.Table:
-        """The upload's columns + `_row` for `rows`: from the spill, the rest re-read."""
+        """The upload's columns + `_row` for `rows` (ascending). A window whose failing rows are
+        all in the spill takes them from there; a window holding rows the spill lacks (unique
+        failures) is read again for all of its failing rows, so the parts follow in row order."""
         original = self.spill.original
         assert original is not None
         names = [*original.names, ROW]
+        spill_rows = pl.Series(spilled.column(ROW) if spilled is not None else [], dtype=pl.Int64)
         parts = []
-        have = pa.array([], pa.int64())
-        if spilled is not None:
-            spill_rows = pl.Series(spilled.column(ROW), dtype=pl.Int64)
-            spilled = spilled.filter(spill_rows.is_in(rows.implode()).to_arrow())
-            parts.append(spilled.select(names))
-            have = spilled.column(ROW)
-        known = pl.Series(ROW, have, dtype=pl.Int64)
-        missing = rows.filter(~rows.is_in(known.implode()))
-        if len(missing):
-            parts.append(self._reread(run, missing, original))
-        if len(parts) == 1:
-            return parts[0]  # ascending; cast to the output's types slice by slice when written
-        target = pa.schema([*original, pa.field(ROW, pa.int64())])
-        return pa.concat_tables([part.cast(target) for part in parts]).sort_by(ROW)
-
-    def _reread(self, run: tuple[Window, ...], rows: pl.Series, original: pa.Schema) -> pa.Table:
-        """Rows the spill lacks (unique failures), from the windows that hold them: one read of
-        a window's row groups each (polars decodes a few groups at once far faster than one at a
-        time), so no more than a window is decoded at once. In polars' Arrow types."""
-        pieces = []
         for w in run:
-            mine = rows.filter((rows >= w.start) & (rows < w.end))
-            if len(mine):
-                read = self.source.read_window((w.first_group, w.last_group)).select(original.names)
-                whole = len(mine) == w.end - w.start  # every row fails: no copy to take them
-                taken = (read if whole else read.gather(mine - w.start)).to_arrow()
-                del read
-                taken = pa.Table.from_arrays(taken.columns, names=original.names)
-                pieces.append(taken.append_column(ROW, mine.cast(pl.Int64).to_arrow()))
-        return pa.concat_tables(pieces)
+            lo, hi = rows.search_sorted(w.start, "left"), rows.search_sorted(w.end, "left")
+            mine = rows.slice(int(lo), int(hi - lo))
+            if not len(mine):
+                continue
+            if spilled is not None and mine.is_in(spill_rows.implode()).all():
+                parts.append(spilled.filter(spill_rows.is_in(mine.implode()).to_arrow()))
+            else:
+                parts.append(self._reread(w, mine, original))
+        if len(parts) == 1:
+            return parts[0].select(names)  # cast to the output's types slice by slice when written
+        target = pa.schema([*original, pa.field(ROW, pa.int64())])
+        return pa.concat_tables([part.select(names).cast(target) for part in parts])
+
+    def _reread(self, w: Window, rows: pl.Series, original: pa.Schema) -> pa.Table:
+        """Window `w`'s `rows` from the upload (one read of its row groups: polars decodes a few
+        groups at once far faster than one at a time). In polars' Arrow types."""
+        read = self.source.read_window((w.first_group, w.last_group)).select(original.names)
+        whole = len(rows) == w.end - w.start  # every row fails: no copy to take them
+        taken = (read if whole else read.gather(rows - w.start)).to_arrow()
+        del read
+        taken = pa.Table.from_arrays(taken.columns, names=original.names)
+        return taken.append_column(ROW, rows.cast(pl.Int64).to_arrow())
