@@ -4,8 +4,8 @@ During the pass, the rows failing a row-by-row rule are spilled, window by windo
 Parquet file (`_row`, `_rules` and, when an output is wanted, the original columns). `unique` is
 known only at the end: the final pass walks the windows again, in runs of consecutive windows
 holding up to FINISH_ROWS failing rows, merges the spilled rows with the unique-failing rows
-(re-reading from the upload the windows holding rows the spill lacks), and writes `_failed_checks` and the
-quarantine. One run of failing rows is held at a time.
+(re-reading from the upload the windows holding rows the spill lacks), and writes
+`_failed_checks` and the quarantine. One run of failing rows is held at a time.
 """
 
 from __future__ import annotations

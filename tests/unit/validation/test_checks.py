@@ -15,7 +15,19 @@ CHECKS = [
     ({"in_range": {"min": 0, "max": 10}}, "int64", [0, 10, 5, None], [11]),
     ({"in_range": {"min": 0.5}}, "float64", [0.5, 1e9, None], [0.49, float("nan")]),
     ({"in_range": {"max": 2}}, "int32", [-(2**31), 2], [3]),
-    ({"in_set": ["a", "b"]}, "string", ["a", "b", None], ["c", "A"]),
+    ({"in_set": ["a", "b"]}, "string", ["a", "b", None], ["c", "A"]),  # value by value
+    (
+        {"in_set": [*"abcdefghij", "long enough to be stored out of line"]},
+        "string",
+        ["a", "j", "long enough to be stored out of line", None],
+        ["k", "", "long enough to be stored out of line!"],
+    ),  # more than SMALL_SET values: looked up
+    (
+        {"in_set": ["", "a", "long enough to be stored out of line"]},
+        "string",
+        ["", "long enough to be stored out of line"],
+        [" ", "long enough to be stored out of lin"],
+    ),
     ({"in_set": [1, 300]}, "int16", [1, 300], [2, -1]),
     ({"matches": "[a-z]+[0-9]"}, "string", ["ab1", "x9"], ["ab1x", "1", "ab12", "Ab1"]),
     ({"min_length": 2}, "string", ["ab", "héllo"], ["a", ""]),
