@@ -339,10 +339,16 @@ def main() -> None:
         mib = path.stat().st_size / 2**20
         print(f"### {rows:,} rows ({mib:.0f} MiB zstd, {-(-rows // GROUP)} row groups), "
               f"median of {args.runs} runs\n")  # fmt: skip
-        print("| measurement | median s | x bare read | RSS before MiB | peak RSS MiB |")
-        print("|---|---:|---:|---:|---:|")
+        print("| measurement | median s | fastest s | slowest s | x bare read | RSS before MiB "
+              "| peak RSS MiB |")  # fmt: skip
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for kind, (s, before, rss) in med[rows].items():
-            print(f"| {kind} | {s:.2f} | {s / base:.2f}x | {before:.0f} | {rss:.0f} |")
+            times = [r["s"] for r in runs[kind]]
+            spread = f"{min(times):.2f} | {max(times):.2f}"
+            print(f"| {kind} | {s:.2f} | {spread} | {s / base:.2f}x | {before:.0f} | {rss:.0f} |")
+        rounds = zip(runs["engine (in process)"], runs["bare pq.read_table"], strict=True)
+        paired = " ".join(f"{e['s'] / b['s']:.2f}x" for e, b in rounds)
+        print(f"\nengine / bare read, round by round: {paired}")
         client = max(r["client"] for r in runs["HTTP upload → 201 report"])
         print(f"\nHTTP RSS is the server's (VmRSS, VmHWM); the client peaked at {client:.0f} MiB.")
         for kind in ("engine (in process)", "HTTP upload → 201 report"):
