@@ -1,10 +1,12 @@
 """Validation benchmark: a bare Parquet read vs the engine vs the HTTP path vs pandera on pandas.
 
     .venv/bin/python bench/validate.py [--rows 1000000 5000000] [--runs 3] [--out DIR]
+                                       [--worst-cases]
 
 Generates (and caches in --out) a search-events file per row count with ~0.1% injected bad rows,
 then times every measurement in a fresh subprocess (peak RSS is per measurement) and prints a
 Markdown table per size: median seconds, ratio to the bare read, peak RSS; then the targets.
+--worst-cases then times the engine on two files where every row fails unique (no target).
 """
 
 from __future__ import annotations
@@ -283,6 +285,53 @@ def spawn(kind: str, path: Path, warm: Path) -> dict[str, Any]:
     return result
 
 
+# files of nothing but failures, derived from the bench file: each has every row failing unique
+WORST = {
+    "every key twice (the first half, twice)": "twice",
+    "one constant key (an upstream bug)": "constant",
+}
+
+
+def ensure_worst(out: Path, rows: int, how: str) -> Path:
+    path = out / f"search_events_{rows}_g{GEN}_{how}.parquet"
+    if not path.exists():
+        table = pq.read_table(ensure_file(out, rows)[0])
+        if how == "twice":
+            half = table.slice(0, rows // 2)
+            table = pa.concat_tables([half, half])
+        else:
+            constant = pa.array(["7f1c2d3e-0000-4000-8000-000000000000"] * table.num_rows)
+            table = table.set_column(0, "event_id", constant)
+        tmp = path.with_suffix(".tmp")
+        pq.write_table(table, tmp, row_group_size=GROUP, compression="zstd")
+        tmp.rename(path)
+    return path
+
+
+def worst_cases(out: Path, rows: int, warm: Path, runs: int) -> None:
+    """The engine on files where every row fails `unique`: time and peak RSS, against a bare
+    read of the same file, round by round."""
+    print(f"### worst cases: {rows - rows % 2:,} rows where every row fails unique, median of "
+          f"{runs} runs\n")  # fmt: skip
+    print("| file | bare read s | engine s | x bare read | engine peak RSS MiB | engine outcome |")
+    print("|---|---:|---:|---:|---:|---|")
+    for label, how in WORST.items():
+        path = ensure_worst(out, rows, how)
+        got: dict[str, list[dict[str, Any]]] = {"bare pq.read_table": [], "engine (in process)": []}
+        for _ in range(runs):
+            for kind, results in got.items():
+                results.append(spawn(kind, path, warm))
+        bare = statistics.median(r["s"] for r in got["bare pq.read_table"])
+        engine = statistics.median(r["s"] for r in got["engine (in process)"])
+        rss = statistics.median(r["rss"] for r in got["engine (in process)"])
+        last = got["engine (in process)"][-1]
+        failed = dict(last["failed"])["unique:event_id"]
+        outcome = f"{last['outcome']}, unique:event_id failed {failed:,} rows"
+        print(f"| {label} | {bare:.2f} | {engine:.2f} | {engine / bare:.2f}x | {rss:.0f} "
+              f"| {outcome} |")  # fmt: skip
+    print()
+
+
 def sane(kind: str, got: dict[str, Any], meta: dict[str, Any]) -> str:
     """Each check's failed rows must be exactly what was injected; the outcome partial."""
     bad = [f"{i}: {n} != {meta['expected'].get(i, 0)}" for i, n in got["failed"]
@@ -309,6 +358,9 @@ def main() -> None:
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out", type=Path, default=Path("/tmp/tollgate-bench"))
+    ap.add_argument(
+        "--worst-cases", action="store_true", help="also time files where every row fails unique"
+    )
     ap.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)  # KIND FILE WARM_FILE
     args = ap.parse_args()
     if args.measure:
@@ -366,6 +418,9 @@ def main() -> None:
     ]  # fmt: skip
     for label, ok, value in targets:
         print(f"- {'PASS' if ok else 'MISS'} {label}: {value}")
+    if args.worst_cases:
+        print()
+        worst_cases(args.out, big, warm, args.runs)
 
 
 if __name__ == "__main__":
