@@ -309,8 +309,8 @@ def ensure_worst(out: Path, rows: int, how: str) -> Path:
 
 
 def worst_cases(out: Path, rows: int, warm: Path, runs: int) -> None:
-    """The engine on files where every row fails `unique`: time and peak RSS, against a bare
-    read of the same file, round by round."""
+    """The engine on files where every row fails `unique`: median time and peak RSS, against a
+    bare read of the same file (the runs interleaved)."""
     print(f"### worst cases: {rows - rows % 2:,} rows where every row fails unique, median of "
           f"{runs} runs\n")  # fmt: skip
     print("| file | bare read s | engine s | x bare read | engine peak RSS MiB | engine outcome |")

@@ -78,7 +78,7 @@ def test_duplicates_across_windows_are_confirmed_and_written(
     heavy_rows: int,
 ) -> None:
     monkeypatch.setattr(uniqueness, "CONFIRM_ROWS", confirm_rows)  # 3: nothing captured, re-read
-    monkeypatch.setattr(uniqueness, "HEAVY_ROWS", heavy_rows)  # 1: "x", "z" against references
+    monkeypatch.setattr(uniqueness, "HEAVY_ROWS", heavy_rows)  # 1: every repeat vs a reference
     monkeypatch.setattr(outputs, "FINISH_ROWS", finish_rows)  # 1: outputs written window by window
     monkeypatch.setattr(uniqueness, "MANY_REPEATS", many_repeats)  # 0: candidates by a join
     spec = contract([{"name": "k", "type": "string", "unique": True},
