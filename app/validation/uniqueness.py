@@ -185,6 +185,7 @@ def _against_references(
     rows, hashes = cands.get_column(ROW), cands.get_column(HASH)
     refs: pl.DataFrame | None = None  # (HASH, key columns): each hash's first row
     same, differ, start = [], [], 0
+    keys = [HASH, *columns]
     for part in load(rows):
         part = part.select(columns).with_columns(
             rows.slice(start, part.height).alias(ROW), hashes.slice(start, part.height).alias(HASH)
@@ -193,7 +194,6 @@ def _against_references(
         firsts = part.filter(pl.col(HASH).is_first_distinct()).select(HASH, *columns)
         new = firsts if refs is None else firsts.join(refs, on=HASH, how="anti")
         refs = new if refs is None else pl.concat([refs, new])
-        keys = [HASH, *columns]
         same.append(part.join(refs, on=keys, how="semi", maintain_order="left").select(ROW, HASH))
         other = part.join(refs, on=keys, how="anti", maintain_order="left")
         if other.height:
