@@ -26,6 +26,7 @@ from app.validation.results import MAX_SAMPLES
 from app.validation.values import column_values
 
 SEED = 0x7011_6A7E  # fixed: the same value hashes alike in every chunk
+_MIX = pl.lit(0x9E37_79B9_7F4A_7C15, dtype=pl.UInt64)  # odd: 2^64 / golden ratio
 BUCKETS = 8  # 64-bit hashes split by their top 3 bits
 MANY_REPEATS = 65_536  # repeated hashes past which candidates are found by one join
 CONFIRM_ROWS = 1_000_000  # candidates whose key values are held at once when confirming
@@ -38,11 +39,12 @@ KeyLoader = Callable[[pl.Series], Iterator[pl.DataFrame]]
 
 
 def key_hash(columns: tuple[str, ...]) -> pl.Expr:
-    """Hash of the key, null where any part is null."""
-    if len(columns) == 1:
-        hashed = pl.col(columns[0]).hash(SEED)
-    else:
-        hashed = pl.struct(list(columns)).hash(SEED)
+    """Hash of the key, null where any part is null. A composite key's part hashes are
+    combined (multiply by an odd constant, wrapping, then xor: each step a bijection of the
+    previous), not hashed as a struct: that encodes every row first, twice the CPU here."""
+    hashed = pl.col(columns[0]).hash(SEED)
+    for k, name in enumerate(columns[1:], 1):
+        hashed = (hashed * _MIX) ^ pl.col(name).hash(SEED + k)
     present = pl.all_horizontal([pl.col(c).is_not_null() for c in columns])
     return pl.when(present).then(hashed)
 
