@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
+from app.uploads import BLOCK_BYTES
 from tests.builders import asgi
 from tests.builders.batches import (
     PARQUET,
@@ -114,6 +117,46 @@ def test_client_disconnect_mid_upload_leaves_no_batch_and_no_file(
             {"type": "http.disconnect"},
         ]
     )
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    asgi.post(client.app, URL, receive, [(b"content-type", b"application/vnd.apache.parquet")])
+    assert batches(client) == []
+    assert stray_files(settings) == []
+    assert not list((settings.data_dir / "blobs").rglob("*.parquet"))
+
+
+def test_a_body_spooled_in_many_blocks_keeps_its_bytes_and_sha256(
+    client: TestClient, orders: None, settings: Settings
+) -> None:
+    body = parquet_bytes(orders_table(200_000))  # ~2.6 MB: several spool blocks, hashed in turn
+    assert len(body) > 2 * BLOCK_BYTES
+    step = 100_003  # chunks that never line up with a block
+    parts = [body[i : i + step] for i in range(0, len(body), step)]
+    messages = iter(
+        [{"type": "http.request", "body": part, "more_body": True} for part in parts]
+        + [{"type": "http.request", "body": b"", "more_body": False}]
+    )
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    sent = asgi.post(
+        client.app, URL, receive, [(b"content-type", b"application/vnd.apache.parquet")]
+    )
+    assert sent[0]["status"] == 201
+    report = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert (report["bytes"], report["rows"]) == (len(body), 200_000)
+    assert report["sha256"] == hashlib.sha256(body).hexdigest()
+    assert stray_files(settings) == []
+
+
+def test_client_disconnect_after_several_blocks_leaves_no_batch_and_no_file(
+    client: TestClient, orders: None, settings: Settings
+) -> None:
+    chunk = {"type": "http.request", "body": os.urandom(BLOCK_BYTES // 2 + 1), "more_body": True}
+    messages = iter([chunk] * 7 + [{"type": "http.disconnect"}])  # blocks handed to the thread
 
     async def receive() -> dict[str, Any]:
         return next(messages)
