@@ -7,7 +7,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import AsyncIterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,8 +88,8 @@ async def spool(
                     await asyncio.wrap_future(pending)
                 take(block)
             finally:
-                if pending is not None:
-                    pending.result()  # never leave a thread writing to a closed file
+                if pending is not None:  # never leave a thread writing to a closed file
+                    wait([pending])  # its error: raised when awaited, or another is on its way
         if size == 0:
             raise InvalidInput("the body is empty: send one Parquet file as the raw body")
     except BaseException:
