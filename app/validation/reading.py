@@ -23,6 +23,7 @@ from app.validation.pages import PageHeaderError, count_chunk_values
 
 Source: TypeAlias = "str | Path | pa.NativeFile"
 MAGIC = b"PAR1"
+VIEW_BYTES = 16  # a string or binary value in polars: its view (longer values keep their bytes too)
 
 
 class UnreadableParquet(ValueError):
@@ -89,18 +90,42 @@ class ParquetSource:
             )
         return table
 
-    def windows(self, target_rows: int) -> list[tuple[int, int]]:
-        """Consecutive row-group ranges [first, last) of about `target_rows` rows each."""
+    def windows(self, target_rows: int, max_bytes: int | None = None) -> list[tuple[int, int]]:
+        """Consecutive row-group ranges [first, last): groups are added until a range holds
+        `target_rows` rows, or before the next group would take it past `max_bytes` decoded
+        (estimated from the footer, no data read). A range holds at least one group."""
         out: list[tuple[int, int]] = []
-        first, rows = 0, 0
+        first, rows, size = 0, 0, 0
         for i, n in enumerate(self.group_rows):
-            rows += n
+            grown = size + self.group_bytes(i) if max_bytes is not None else 0
+            if max_bytes is not None and i > first and grown > max_bytes:
+                out.append((first, i))
+                first, rows, grown = i, 0, self.group_bytes(i)
+            rows, size = rows + n, grown
             if rows >= target_rows:
                 out.append((first, i + 1))
-                first, rows = i + 1, 0
+                first, rows, size = i + 1, 0, 0
         if first < len(self.group_rows):
             out.append((first, len(self.group_rows)))
         return out
+
+    def group_bytes(self, g: int) -> int:
+        """About the bytes row group `g` takes decoded as polars holds it, from the footer: a
+        string or binary value a 16-byte view plus its bytes when stored plain (a dictionary's
+        values are shared), a number or instant 8 bytes (as wide as its check form), a bool a
+        bit."""
+        group = self.parquet.metadata.row_group(g)
+        total = 0
+        for c in range(group.num_columns):
+            chunk = group.column(c)
+            n = max(group.num_rows, chunk.num_values)
+            if chunk.physical_type == "BOOLEAN":
+                total += n // 8 + 1
+            elif chunk.physical_type in ("BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"):
+                total += VIEW_BYTES * n + max(0, chunk.total_uncompressed_size - 4 * n)
+            else:
+                total += 8 * n
+        return total
 
     def read_window(
         self,
