@@ -97,11 +97,11 @@ class ParquetSource:
         out: list[tuple[int, int]] = []
         first, rows, size = 0, 0, 0
         for i, n in enumerate(self.group_rows):
-            grown = size + self.group_bytes(i) if max_bytes is not None else 0
-            if max_bytes is not None and i > first and grown > max_bytes:
+            cost = self.group_bytes(i) if max_bytes is not None else 0
+            if max_bytes is not None and i > first and size + cost > max_bytes:
                 out.append((first, i))
-                first, rows, grown = i, 0, self.group_bytes(i)
-            rows, size = rows + n, grown
+                first, rows, size = i, 0, 0
+            rows, size = rows + n, size + cost
             if rows >= target_rows:
                 out.append((first, i + 1))
                 first, rows, size = i + 1, 0, 0
