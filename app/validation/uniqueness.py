@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from app.validation.results import MAX_SAMPLES
@@ -149,16 +148,13 @@ def _duplicated(parts: list[pl.Series], buckets: list[pl.Series]) -> tuple[pl.Se
     """Hash values that occur more than once, and those of them carried by more than HEAVY_ROWS
     rows; found one bucket (top 3 bits) at a time so the extra memory is an eighth of the
     hashes, not twice them."""
-    repeats = [np.empty(0, np.uint64)]
+    repeats = [pl.Series([], dtype=pl.UInt64)]
     for b in range(BUCKETS):
         mine = [p.filter(k == b) for p, k in zip(parts, buckets, strict=True)]
-        if mine:
-            # numpy's sort is vectorised (AVX2/AVX-512 where the CPU has them): about twice
-            # as fast as polars' here (a null hash has no bucket: never in `mine`)
-            part = pl.concat(mine).to_numpy(writable=True)
-            part.sort()
-            repeats.append(part[1:][part[1:] == part[:-1]])  # a value n times: n - 1 entries
-    runs = pl.Series(np.concatenate(repeats)).rle()  # sorted (buckets ascend): a run a value
+        if mine:  # a null hash has no bucket: never in `mine`
+            part = pl.concat(mine).sort(multithreaded=False)
+            repeats.append(part.filter(part == part.shift(1)))  # a value n times: n - 1 entries
+    runs = pl.concat(repeats).rle()  # sorted (buckets ascend): one run per repeated value
     values, extra = runs.struct.field("value"), runs.struct.field("len")
     return values, values.filter(extra >= HEAVY_ROWS)
 
