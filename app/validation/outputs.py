@@ -5,13 +5,14 @@ Parquet file (`_row`, `_rules` and, when an output is wanted, the original colum
 known only at the end: the final pass walks the windows again, in runs of consecutive windows
 holding up to FINISH_ROWS failing rows, merges the spilled rows with the unique-failing rows
 (re-reading from the upload the windows holding rows the spill lacks), and writes
-`_failed_checks` and the quarantine. One run of failing rows is held at a time.
+`_failed_checks` and the quarantine. Each file is encoded in a helper thread while the next run
+is prepared: two runs of failing rows are held at most.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,12 +148,23 @@ class Finisher:
     quarantined: list[pa.Array] = field(default_factory=list)
 
     def run(self, windows: Sequence[Window]) -> pa.Int64Array:
-        """Write the outputs; the quarantined rows (ascending)."""
+        """Write the outputs; the quarantined rows (ascending). Each output file is encoded in
+        its own helper thread (pyarrow releases the GIL) while this thread prepares the next
+        run: two runs are held at most, the one being written and the next."""
         writers = self._writers()
+        writing: list[Future[None]] = []  # the previous run's, one per output file
         try:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outputs") as pool:
-                for run in self._runs(windows):
-                    self._window(run, writers, pool)
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="outputs") as pool:
+                try:
+                    for run in self._runs(windows):
+                        rows = self._prepare(run, writers)
+                        for done in writing:  # in order: a writer takes one run at a time
+                            done.result()
+                        writing = [pool.submit(_write, w, rows.get(k)) for k, w in writers.items()]
+                    for done in writing:
+                        done.result()
+                finally:
+                    wait(writing)  # never close a writer under a thread still using it
         finally:
             for writer in writers.values():
                 writer.close()
@@ -189,44 +201,33 @@ class Finisher:
             held += rows
         return [tuple(r) for r in runs]
 
-    def _window(
-        self,
-        run: tuple[Window, ...],
-        writers: dict[str, pq.ParquetWriter],
-        pool: ThreadPoolExecutor,
-    ) -> None:
+    def _prepare(
+        self, run: tuple[Window, ...], writers: dict[str, pq.ParquetWriter]
+    ) -> dict[str, pa.Table]:
+        """The run's rows for each output file (converted to its schema when written); the
+        run's quarantined rows noted."""
         spilled = self.spill.read([w.index for w in run])
         pairs = self._pairs(run[0].start, run[-1].end, spilled)
         if pairs.is_empty():
-            return
+            return {}
         wanted = pl.Series(sorted(self.quarantine_rules), dtype=pl.Int32).implode()
         held = pairs.select(pl.col("rules").list.eval(pl.element().is_in(wanted)).list.any())
         quarantined = held.to_series()
         self.quarantined.append(pairs.get_column("row").filter(quarantined).to_arrow())
         if not writers:
-            return
+            return {}
         rows = self._original_rows(run, spilled, pairs.get_column("row"))  # aligned with pairs
-        ids = pairs.select(
-            pl.col("rules")
-            .list.eval(pl.element().replace_strict(list(range(len(self.ids))), list(self.ids)))
-            .list.unique(maintain_order=True)
-        ).to_series()
-        failed = ids.to_arrow().cast(pa.list_(pa.string()))
-        mask = quarantined.to_arrow()
-        for start in range(0, rows.num_rows, WRITE_ROWS):  # converted a slice at a time
-            part = rows.slice(start, WRITE_ROWS)
-            pending = None
-            if "failures" in writers:
-                table = part.append_column(FAILED, failed.slice(start, WRITE_ROWS))
-                table = table.cast(writers["failures"].schema)
-                # both files side by side: pyarrow releases the GIL while encoding
-                pending = pool.submit(writers["failures"].write_table, table)
-            if "quarantine" in writers:
-                kept = part.filter(mask.slice(start, WRITE_ROWS))
-                if kept.num_rows:
-                    writers["quarantine"].write_table(kept.cast(writers["quarantine"].schema))
-            if pending is not None:
-                pending.result()
+        out: dict[str, pa.Table] = {}
+        if "failures" in writers:
+            ids = pairs.select(
+                pl.col("rules")
+                .list.eval(pl.element().replace_strict(list(range(len(self.ids))), list(self.ids)))
+                .list.unique(maintain_order=True)
+            ).to_series()
+            out["failures"] = rows.append_column(FAILED, ids.to_arrow().cast(pa.list_(pa.string())))
+        if "quarantine" in writers:
+            out["quarantine"] = rows.filter(quarantined.to_arrow())
+        return out
 
     def _pairs(self, start: int, end: int, spilled: pa.Table | None) -> pl.DataFrame:
         """(row, rules) for every failing row in [start, end), rules and rows ascending."""
@@ -286,3 +287,11 @@ class Finisher:
         del read
         taken = pa.Table.from_arrays(taken.columns, names=original.names)
         return taken.append_column(ROW, rows.cast(pl.Int64).to_arrow())
+
+
+def _write(writer: pq.ParquetWriter, rows: pa.Table | None) -> None:
+    """`rows` into `writer`'s file in its schema, converted a slice at a time."""
+    if rows is None:
+        return
+    for start in range(0, rows.num_rows, WRITE_ROWS):
+        writer.write_table(rows.slice(start, WRITE_ROWS).cast(writer.schema))

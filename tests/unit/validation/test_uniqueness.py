@@ -80,6 +80,7 @@ def test_duplicates_across_windows_are_confirmed_and_written(
     monkeypatch.setattr(uniqueness, "CONFIRM_ROWS", confirm_rows)  # 3: nothing captured, re-read
     monkeypatch.setattr(uniqueness, "HEAVY_ROWS", heavy_rows)  # 1: every repeat vs a reference
     monkeypatch.setattr(outputs, "FINISH_ROWS", finish_rows)  # 1: outputs written window by window
+    monkeypatch.setattr(outputs, "WRITE_ROWS", 2 if finish_rows == 1 else outputs.WRITE_ROWS)
     monkeypatch.setattr(uniqueness, "MANY_REPEATS", many_repeats)  # 0: candidates by a join
     spec = contract([{"name": "k", "type": "string", "unique": True},
                      {"name": "n", "type": "int64", "checks": [{"in_range": {"max": 9}}]}],
