@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 import polars as pl
 import pyarrow as pa
@@ -30,6 +31,7 @@ WRITE_ROWS = 65_536  # rows converted and written to the outputs at a time
 # 524,288 failing bench rows wrote in 406 ms (27.6 MiB) by default, 286 ms (23.6 MiB) with this.
 DICTIONARY_BYTES = 65_536
 _SPILL_SCHEMA = {ROW: pa.int64(), RULES: pa.list_(pa.int32())}
+_Rows: TypeAlias = "tuple[pa.Table, pa.BooleanArray | None]"  # a run's rows for one output file
 
 
 def output_schema(original: pa.Schema) -> pa.Schema:
@@ -203,9 +205,9 @@ class Finisher:
 
     def _prepare(
         self, run: tuple[Window, ...], writers: dict[str, pq.ParquetWriter]
-    ) -> dict[str, pa.Table]:
-        """The run's rows for each output file (converted to its schema when written); the
-        run's quarantined rows noted."""
+    ) -> dict[str, _Rows]:
+        """The run's rows for each output file (filtered and converted to its schema when
+        written, a slice at a time); the run's quarantined rows noted."""
         spilled = self.spill.read([w.index for w in run])
         pairs = self._pairs(run[0].start, run[-1].end, spilled)
         if pairs.is_empty():
@@ -217,16 +219,17 @@ class Finisher:
         if not writers:
             return {}
         rows = self._original_rows(run, spilled, pairs.get_column("row"))  # aligned with pairs
-        out: dict[str, pa.Table] = {}
+        out: dict[str, _Rows] = {}
         if "failures" in writers:
             ids = pairs.select(
                 pl.col("rules")
                 .list.eval(pl.element().replace_strict(list(range(len(self.ids))), list(self.ids)))
                 .list.unique(maintain_order=True)
             ).to_series()
-            out["failures"] = rows.append_column(FAILED, ids.to_arrow().cast(pa.list_(pa.string())))
+            failed = ids.to_arrow().cast(pa.list_(pa.string()))
+            out["failures"] = (rows.append_column(FAILED, failed), None)
         if "quarantine" in writers:
-            out["quarantine"] = rows.filter(quarantined.to_arrow())
+            out["quarantine"] = (rows, quarantined.to_arrow())
         return out
 
     def _pairs(self, start: int, end: int, spilled: pa.Table | None) -> pl.DataFrame:
@@ -289,9 +292,15 @@ class Finisher:
         return taken.append_column(ROW, rows.cast(pl.Int64).to_arrow())
 
 
-def _write(writer: pq.ParquetWriter, rows: pa.Table | None) -> None:
-    """`rows` into `writer`'s file in its schema, converted a slice at a time."""
-    if rows is None:
+def _write(writer: pq.ParquetWriter, part: _Rows | None) -> None:
+    """A run's rows (those `keep` marks, if given) into `writer`'s file in its schema, taken
+    and converted a slice at a time."""
+    if part is None:
         return
+    rows, keep = part
     for start in range(0, rows.num_rows, WRITE_ROWS):
-        writer.write_table(rows.slice(start, WRITE_ROWS).cast(writer.schema))
+        piece = rows.slice(start, WRITE_ROWS)
+        if keep is not None:
+            piece = piece.filter(keep.slice(start, WRITE_ROWS))
+        if piece.num_rows:
+            writer.write_table(piece.cast(writer.schema))
