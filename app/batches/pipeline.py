@@ -99,6 +99,7 @@ def run_validation(maker: sessionmaker[Session], claim: Claim, ctx: Context) -> 
                 failures_to=work / "failures.parquet",
                 quarantine_to=work / "quarantine.parquet",
                 cache=ctx.cache,
+                pages_checked=True,  # by ingest, on these very (content-addressed) bytes
             )
         except UnreadableParquet as exc:
             report = _unreadable(str(exc))

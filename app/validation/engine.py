@@ -241,6 +241,7 @@ def validate(
     quarantine_to: Path | None = None,
     cache: ContractCache | None = None,
     window_rows: int = TARGET_ROWS,
+    pages_checked: bool = False,
 ) -> ValidationReport:
     """Validate one Parquet file (path or pyarrow NativeFile) against `spec`.
 
@@ -248,7 +249,10 @@ def validate(
     freshness reference. `failures_to`: write the failing rows there (always, maybe empty).
     `quarantine_to`: write the quarantined rows there when the outcome is partial.
     `window_rows`: about how many rows (whole row groups) pandera judges at a time, at most;
-    a window also stays within WINDOW_BYTES decoded.
+    a window also stays within WINDOW_BYTES decoded. `pages_checked`: the caller vouches
+    that these very bytes passed `inspect_parquet`'s page walk (every stored upload did, at
+    ingest), so the page headers are not walked again. Never for other bytes: without the
+    walk, a footer that under-counts its rows is read short.
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
@@ -261,7 +265,8 @@ def validate(
             return ValidationReport(
                 Outcome.REJECTED, src.rows, 0, 0, structural, failures_path=failures_to
             )
-        return _Run(compiled, src, now, failures_to, quarantine_to, window_rows).execute()
+        run = _Run(compiled, src, now, failures_to, quarantine_to, window_rows, pages_checked)
+        return run.execute()
 
 
 class _Run:
@@ -275,6 +280,7 @@ class _Run:
         failures_to: Path | None,
         quarantine_to: Path | None,
         window_rows: int,
+        pages_checked: bool,
     ) -> None:
         self.c, self.src, self.now = compiled, src, now
         self.failures_to, self.quarantine_to = failures_to, quarantine_to
@@ -282,7 +288,7 @@ class _Run:
         fresh = [ds.freshness.column for ds in spec.checks if ds.freshness is not None]
         self.tally = Tally(list(compiled.rules), fresh)
         self.hashes = {r.index: KeyHashes(r.columns) for r in compiled.rules if r.is_unique}
-        self.pages_checked = False  # every page header checked before the main pass
+        self.pages_checked = pages_checked  # every page header checked before the main pass
         self.windows = [
             Window(i, a, b, src.offsets[a], src.offsets[b])
             for i, (a, b) in enumerate(src.windows(window_rows, WINDOW_BYTES))
@@ -329,11 +335,12 @@ class _Run:
 
             # one streaming query; the page headers checked (Python, in `pool`) meanwhile, so
             # the main pass need not; a page problem is raised first: its detail is precise
-            pages = pool.submit(self.src.check_all_pages)
+            pages = None if self.pages_checked else pool.submit(self.src.check_all_pages)
             try:
                 hashed = self.src.scan(in_file, hashes)
             finally:
-                pages.result()
+                if pages is not None:
+                    pages.result()
             self.pages_checked = True
             for i, h in self.hashes.items():
                 h.add(hashed.get_column(f"h{i}"))

@@ -14,6 +14,7 @@ import pytest
 
 from app.validation.engine import validate
 from app.validation.reading import UnreadableParquet, inspect_parquet
+from app.validation.report import as_json
 from tests.builders.batches import lie_about_rows
 from tests.unit.validation.helpers import NOW, contract
 
@@ -115,3 +116,15 @@ def test_a_native_file_source_validates_like_a_path(tmp_path: Path) -> None:
     by_buffer = validate(spec, pa.BufferReader(data), now=NOW)
     assert [c.as_dict() for c in by_path.checks] == [c.as_dict() for c in by_buffer.checks]
     assert by_path.checks[1].failed_rows == 9
+
+
+def test_vouched_pages_are_not_walked_and_change_nothing(tmp_path: Path) -> None:
+    """`pages_checked` (the pipeline's, for stored uploads) skips the page walk only: the same
+    report as walking them, through the pre-pass and without one."""
+    path = tmp_path / "ok.parquet"
+    path.write_bytes(_parquet(rows=500, group=64))
+    for spec in (SPEC, KEYED):
+        walked = validate(spec, path, now=NOW)
+        vouched = validate(spec, path, now=NOW, pages_checked=True)
+        assert as_json(vouched) == as_json(walked)
+        assert walked.rows == 500
