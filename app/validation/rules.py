@@ -97,6 +97,8 @@ def rule_expr(rule: RowRule) -> pl.Expr:
     if check.matches is not None:
         return col.str.contains(f"^(?:{check.matches})$")
     if check.min_length is not None:
+        if check.min_length <= 1:  # a string has a character iff it has a byte: no UTF-8 scan
+            return col.str.len_bytes() >= check.min_length
         return col.str.len_chars() >= check.min_length
     assert check.max_length is not None
     return col.str.len_chars() <= check.max_length

@@ -31,6 +31,7 @@ CHECKS = [
     ({"in_set": [1, 300]}, "int16", [1, 300], [2, -1]),
     ({"matches": "[a-z]+[0-9]"}, "string", ["ab1", "x9"], ["ab1x", "1", "ab12", "Ab1"]),
     ({"min_length": 2}, "string", ["ab", "héllo"], ["a", ""]),
+    ({"min_length": 1}, "string", ["a", "é", " "], [""]),
     ({"max_length": 3}, "string", ["abc", "ééé", ""], ["abcd", "éééé"]),
 ]
 
