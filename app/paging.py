@@ -30,7 +30,7 @@ def decode_cursor(cursor: str, arity: int) -> list[str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # json recurses on "[[[…"
         values = None
     if not (
         isinstance(values, list)

@@ -185,6 +185,8 @@ async def _json_body(request: Request, limit: int) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:  # json recurses: hostile nesting is a 422, not a 500
+        raise InvalidInput("the body is not valid JSON: nested too deeply") from None
 
 
 @router.post(

@@ -556,6 +556,10 @@ def _cursor(values: list[str]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
+def _deep_cursor() -> str:
+    return base64.urlsafe_b64encode(b"[" * 1400).decode().rstrip("=")
+
+
 @pytest.mark.parametrize(
     ("path", "cursor"),
     [
@@ -564,6 +568,9 @@ def _cursor(values: list[str]) -> str:
         ("/v1/contracts", _cursor(["x" * 500])),
         ("/v1/contracts", _cursor(["a", "b"])),
         ("/v1/contracts", "x" * 2001),
+        ("/v1/contracts", _deep_cursor()),  # under the length limit, past json's recursion
+        ("/v1/keys", _deep_cursor()),
+        ("/v1/contracts/orders/batches", _deep_cursor()),
         ("/v1/keys", "not-a-cursor"),
         ("/v1/keys", _cursor(["2020-01-01T00:00:00", str(uuid.uuid4())])),  # naive time
         ("/v1/keys", _cursor(["2020-01-01T00:00:00+00:00", "nope"])),

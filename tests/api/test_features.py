@@ -253,6 +253,10 @@ def test_hostile_training_set_requests(client: TestClient) -> None:
         "user_id",
     )
     assert_problem(client.post(online, json={"entities": [1]}), 422, "invalid-entity-rows")
+    nested = b'{"rows": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    for path in (url, online, "/v1/training-sets?view=user_stats"):
+        r = client.post(path, content=nested, headers={"Content-Type": "application/json"})
+        assert_problem(r, 422, "invalid-input", "nested too deeply")
     assert client.get("/v1/features/user_stats").status_code == 200  # still serving
 
 
