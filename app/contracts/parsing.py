@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import reprlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,6 +25,15 @@ from app.contracts.spec import (
 )
 
 MAX_NODES = 1_000_000
+_SHOWN = reprlib.Repr()  # a client's value in an error message: bounded length and nesting
+_SHOWN.maxstring = _SHOWN.maxother = 80
+_SHOWN.maxlong = 40
+_SHOWN.maxlevel = 3
+
+
+def shown(value: Any) -> str:
+    """`value`'s repr, cut short: a 100 MB string or a list nested 900 deep stays a line."""
+    return _SHOWN.repr(value)
 
 
 class DocumentError(ValueError):
@@ -174,9 +184,9 @@ def _fit_errors(col: Column, kind: str, arg: Any, path: str) -> Iterator[dict[st
         seen: set[Any] = set()
         for k, value in enumerate(arg):
             if not isinstance(value, want) or isinstance(value, bool):
-                yield _err(f"{path}[{k}]", f"{value!r} is not a {t.value} value")
+                yield _err(f"{path}[{k}]", f"{shown(value)} is not a {t.value} value")
             elif value in seen:
-                yield _err(f"{path}[{k}]", f"duplicate value {value!r}")
+                yield _err(f"{path}[{k}]", f"duplicate value {shown(value)}")
             seen.add(value)
     elif kind == "matches":
         try:
@@ -202,28 +212,28 @@ def _bound_value(t: ColumnType, value: Any) -> Any:
     """The comparable value of a bound for column type `t`; ValueError when it does not fit."""
     if t is ColumnType.DATE:
         if not isinstance(value, str):
-            raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)")
+            raise ValueError(f"{shown(value)} is not an ISO date (YYYY-MM-DD)")
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
+            raise ValueError(f"{shown(value)} is not an ISO date (YYYY-MM-DD)") from None
     if t is ColumnType.TIMESTAMP:
         return parse_instant(value)
     if isinstance(value, str):
-        raise ValueError(f"{value!r} is not a number")
+        raise ValueError(f"{shown(value)} is not a number")
     return value
 
 
 def parse_instant(value: Any) -> datetime:
     """An RFC 3339 instant with an offset → aware UTC datetime; ValueError otherwise."""
     if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not an RFC 3339 instant")
+        raise ValueError(f"{shown(value)} is not an RFC 3339 instant")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not an RFC 3339 instant") from None
+        raise ValueError(f"{shown(value)} is not an RFC 3339 instant") from None
     if parsed.tzinfo is None:
-        raise ValueError(f"{value!r} has no UTC offset (e.g. Z or +02:00)")
+        raise ValueError(f"{shown(value)} has no UTC offset (e.g. Z or +02:00)")
     return parsed.astimezone(UTC)
 
 

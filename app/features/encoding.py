@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.contracts.parsing import parse_instant
+from app.contracts.parsing import parse_instant, shown
 from app.contracts.spec import FLOAT_TYPES, INTEGER_BOUNDS, INTEGER_TYPES, ColumnType
 
 _FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -40,6 +40,10 @@ def json_value(value: Any) -> Any:
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, Decimal):
         return int(value)
+    if isinstance(value, list):  # a list or struct column passed through from entity rows
+        return [json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: json_value(v) for k, v in value.items()}
     raise TypeError(f"no JSON form for {type(value).__name__}")
 
 
@@ -58,16 +62,16 @@ def from_json(value: Any, t: ColumnType) -> Any:
         return None
     if t in INTEGER_TYPES:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{value!r} is not an integer ({t.value})")
+            raise ValueError(f"{shown(value)} is not an integer ({t.value})")
         low, high = INTEGER_BOUNDS[t]
         if not low <= value <= high:
-            raise ValueError(f"{value} is out of range for {t.value}")
+            raise ValueError(f"{shown(value)} is out of range for {t.value}")
         return value
     if t in FLOAT_TYPES:
         if isinstance(value, str) and value in _FLOATS:
             return _FLOATS[value]
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"{value!r} is not a number ({t.value})")
+            raise ValueError(f"{shown(value)} is not a number ({t.value})")
         return float(value)
     return _from_json_other(value, t)
 
@@ -75,10 +79,10 @@ def from_json(value: Any, t: ColumnType) -> Any:
 def _from_json_other(value: Any, t: ColumnType) -> Any:
     if t is ColumnType.BOOL:
         if not isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a boolean")
+            raise ValueError(f"{shown(value)} is not a boolean")
         return value
     if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a string ({t.value})")
+        raise ValueError(f"{shown(value)} is not a string ({t.value})")
     if t is ColumnType.STRING:
         return value
     if t is ColumnType.TIMESTAMP:
@@ -87,8 +91,8 @@ def _from_json_other(value: Any, t: ColumnType) -> Any:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
+            raise ValueError(f"{shown(value)} is not an ISO date (YYYY-MM-DD)") from None
     try:
         return base64.b64decode(value, validate=True)
     except ValueError:
-        raise ValueError(f"{value!r} is not base64") from None
+        raise ValueError(f"{shown(value)} is not base64") from None

@@ -17,6 +17,7 @@ from app.features.errors import InvalidEntities
 from app.features.offline import polars_type
 
 MAX_JSON_ROWS = 1_000_000
+MAX_NESTING = 32  # lists and objects within one passed-through value
 
 
 def from_rows(
@@ -56,7 +57,20 @@ def from_rows(
 
 def _passthrough(name: str, values: list[Any], field: str) -> pl.Series:
     """A column the join does not use, kept as sent: one JSON type per column (integers and
-    floats together make floats); anything else mixed is refused rather than coerced."""
+    floats together make floats); anything else mixed is refused rather than coerced.
+
+    Lists and objects are built by pyarrow, which keeps every key and value or refuses (polars
+    drops keys missing from the first object and truncates 0.5 in a list of integers; nested
+    900 deep it took 40 s), after their depth is checked without recursion (pyarrow recurses:
+    900 deep crashed the process)."""
+    if _nested(name, values, field):
+        try:
+            column = pl.from_arrow(pa.array(values))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+            why = str(exc)[:200]  # pyarrow's message holds the whole offending value
+            raise InvalidEntities(f"{field}: column {name!r} is not one type: {why}") from None
+        assert isinstance(column, pl.Series)
+        return column.alias(name)
     try:
         return pl.Series(name, values, strict=True)
     except (TypeError, ValueError, pl.exceptions.PolarsError):
@@ -68,6 +82,23 @@ def _passthrough(name: str, values: list[Any], field: str) -> pl.Series:
         return pl.Series(name, values, dtype=pl.Float64)
     kinds = sorted({type(v).__name__ for v in values if v is not None})
     raise InvalidEntities(f"{field}: column {name!r} mixes JSON types ({', '.join(kinds)})")
+
+
+def _nested(name: str, values: list[Any], field: str) -> bool:
+    """Whether any value is a list or an object; refuses one nested past MAX_NESTING."""
+    nested = False
+    for i, value in enumerate(values):
+        todo = [(value, 1)] if isinstance(value, list | dict) else []
+        nested = nested or bool(todo)
+        while todo:
+            item, depth = todo.pop()
+            if depth > MAX_NESTING:
+                raise InvalidEntities(
+                    f"{field}[{i}].{name} nests lists or objects more than {MAX_NESTING} deep"
+                )
+            inner = item.values() if isinstance(item, dict) else item
+            todo += [(v, depth + 1) for v in inner if isinstance(v, list | dict)]
+    return nested
 
 
 def from_parquet(path: Path) -> pl.DataFrame:

@@ -4,6 +4,7 @@ training sets in three formats, pinning, lineage, online lookups, and the precis
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -258,6 +259,35 @@ def test_hostile_training_set_requests(client: TestClient) -> None:
         r = client.post(path, content=nested, headers={"Content-Type": "application/json"})
         assert_problem(r, 422, "invalid-input", "nested too deeply")
     assert client.get("/v1/features/user_stats").status_code == 200  # still serving
+
+
+def test_nested_passthrough_columns_are_kept_as_sent_or_refused(client: TestClient) -> None:
+    """Lists and objects beside the entity columns come back as sent (every key, floats kept
+    in a list that starts with an integer); deep nesting, mixed shapes and huge key values are
+    a 422 with a short detail."""
+    seeded(client)
+    rows = [
+        {"user_id": 1, "event_timestamp": at(6), "tags": [1], "meta": {"a": 1}},
+        {"user_id": 2, "event_timestamp": at(6), "tags": [0.5, 2], "meta": {"b": "x"}},
+    ]
+    got = ask(client, rows, headers=JSON).json()["rows"]
+    assert [r["tags"] for r in got] == [[1.0], [0.5, 2.0]]
+    assert [r["meta"] for r in got] == [{"a": 1, "b": None}, {"a": None, "b": "x"}]
+    mixed = [{**rows[0], "tags": [1]}, {**rows[1], "tags": ["x"]}]
+    assert_problem(ask(client, mixed), 422, "invalid-entity-rows", "'tags' is not one type")
+    url = "/v1/features/user_stats/training-set"
+    for depth in (33, 900):
+        head = f'{{"rows":[{{"user_id":1,"event_timestamp":"{at(6)}","deep":'.encode()
+        body = head + b"[" * depth + b"1" + b"]" * depth + b"}]}"
+        r = client.post(url, content=body, headers={"Content-Type": "application/json"})
+        assert_problem(r, 422, "invalid-entity-rows", "rows[0].deep nests lists or objects more")
+    huge = [{"user_id": "9" * 10_000_000, "event_timestamp": at(6)}]
+    detail = assert_problem(ask(client, huge), 422, "invalid-entity-rows", "rows[0].user_id")
+    assert len(detail["detail"]) < 300
+    online = "/v1/features/user_stats/online"
+    deep = {"entities": [{"user_id": json.loads("[" * 500 + "]" * 500)}]}
+    detail = assert_problem(client.post(online, json=deep), 422, "invalid-entity-rows")
+    assert len(detail["detail"]) < 300
 
 
 def test_a_compatible_type_widening_keeps_feeding_the_view(client: TestClient) -> None:
