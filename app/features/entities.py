@@ -35,6 +35,7 @@ def from_rows(
         if not isinstance(row, dict):
             raise InvalidEntities(f"{field}[{i}] is not an object")
         names += [k for k in row if k not in names]
+    _named(names, field)
     data: dict[str, list[Any]] = {n: [] for n in names}
     for i, row in enumerate(rows):
         for name in names:
@@ -106,9 +107,16 @@ def from_parquet(path: Path) -> pl.DataFrame:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise InvalidEntities(f"the body is not a readable Parquet file: {exc}") from None
+    _named(table.column_names, "the Parquet body")
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+def _named(names: Sequence[str], field: str) -> None:
+    """polars would rename a column named "" (to `column_<n>`): the answer must not."""
+    if "" in names:
+        raise InvalidEntities(f"{field}: a column has an empty name")
 
 
 def check(

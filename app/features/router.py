@@ -216,6 +216,11 @@ async def save_training_set(
         snapshot = body.get("snapshot")
         timestamp_column = body.get("timestamp_column", timestamp_column)
         lineage = body.get("lineage", lineage)
+        if view is None:
+            raise InvalidInput(
+                'which view? give "view" in the JSON body (the query parameters go with a '
+                "Parquet body)"
+            )
         if not isinstance(view, str) or not isinstance(timestamp_column, str):
             raise InvalidInput("view and timestamp_column must be strings")
         if wanted is not None and not (

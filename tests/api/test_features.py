@@ -159,6 +159,13 @@ def test_parquet_entity_rows(client: TestClient) -> None:
     assert out.schema.field("user_id").type == pa.int32()  # input columns unchanged
     assert out.column("label").to_pylist() == [0.5, 1.5]
     assert out.column("spend").to_pylist() == [20.0, 11.0]
+    table = table.rename_columns(["user_id", "event_timestamp", ""])
+    body = io.BytesIO()
+    pq.write_table(table, body)
+    r = client.post(
+        "/v1/features/user_stats/training-set", content=body.getvalue(), headers=PARQUET
+    )
+    assert_problem(r, 422, "invalid-entity-rows", "a column has an empty name")
 
 
 def test_unknown_view_and_producers(client: TestClient, make_key: KeyMaker) -> None:
@@ -281,6 +288,8 @@ def test_nested_passthrough_columns_are_kept_as_sent_or_refused(client: TestClie
         body = head + b"[" * depth + b"1" + b"]" * depth + b"}]}"
         r = client.post(url, content=body, headers={"Content-Type": "application/json"})
         assert_problem(r, 422, "invalid-entity-rows", "rows[0].deep nests lists or objects more")
+    unnamed = [{**rows[0], "": 1}]  # polars would have answered it as `column_4`
+    assert_problem(ask(client, unnamed), 422, "invalid-entity-rows", "rows: a column has an empty")
     huge = [{"user_id": "9" * 10_000_000, "event_timestamp": at(6)}]
     detail = assert_problem(ask(client, huge), 422, "invalid-entity-rows", "rows[0].user_id")
     assert len(detail["detail"]) < 300

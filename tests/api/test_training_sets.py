@@ -79,7 +79,9 @@ def test_saving_from_parquet_and_lookup_errors(client: TestClient) -> None:
     assert_problem(client.get(f"/v1/training-sets/{uuid.uuid4()}"), 404, "training-set-not-found")
     assert_problem(client.get("/v1/training-sets/nope/data"), 404, "training-set-not-found")
     no_view = client.post("/v1/training-sets", json={"features": ["spend"], "rows": []})
-    assert_problem(no_view, 422)
+    assert_problem(no_view, 422, "invalid-input", 'which view? give "view" in the JSON body')
+    in_query = client.post("/v1/training-sets?view=user_stats", json={"rows": []})
+    assert_problem(in_query, 422, "invalid-input", "the query parameters go with a Parquet body")
     unknown = client.post("/v1/training-sets", json={"view": "user_stats", "features": ["x"],
                                                      "rows": events((1, 1))})  # fmt: skip
     assert_problem(unknown, 422, "unknown-feature")
