@@ -66,23 +66,13 @@ def _ingest(
     spooled: Spooled,
     principal: Principal,
     run_now: bool,
-    idempotency_key: str | None,
+    idem: str | None,
 ) -> JSONResponse:
     for attempt in (1, 2):
         try:
-            with maker() as session, transaction(session):
-                ingested = service.ingest(
-                    session,
-                    target=target,
-                    upload=spooled,
-                    idempotency_key=idempotency_key,
-                    run_now=run_now,
-                    blobs=ctx.blobs,
-                    principal=principal,
-                    worker=WORKER,
-                )
+            ingested = _ingest_once(maker, ctx, target, spooled, principal, run_now, idem)
             break
-        except IntegrityError:  # a concurrent identical upload won the race: replay it
+        except IntegrityError:  # a concurrent upload of the same key or body won: replay it
             if attempt == 2:
                 raise
     if ingested.claim is not None:
@@ -95,6 +85,37 @@ def _ingest(
     status = 200 if ingested.replay else 201 if batch.status in FINAL else 202
     location = f"/v1/batches/{batch.id}"
     return JSONResponse(body, status_code=status, headers={"Location": location})
+
+
+def _ingest_once(
+    maker: sessionmaker[Session],
+    ctx: Context,
+    target: service.Target,
+    spooled: Spooled,
+    principal: Principal,
+    run_now: bool,
+    idem: str | None,
+) -> service.Ingested:
+    """Three steps, so that no transaction is open while the body is checked and stored (a
+    write lock held through an S3 upload would stall every other writer on SQLite), and the
+    one that writes starts with its write (on SQLite, a transaction that read first cannot
+    write once another writer has committed: it failed at once with "database is locked")."""
+    with maker() as session, transaction(session):
+        earlier = service.find_earlier(session, target=target, upload=spooled, idempotency_key=idem)
+    if earlier is not None:
+        return service.Ingested(earlier, True, None)
+    key = service.store_upload(spooled, ctx.blobs)
+    with maker() as session, transaction(session):
+        return service.create_batch(
+            session,
+            target=target,
+            upload=spooled,
+            key=key,
+            idempotency_key=idem,
+            run_now=run_now,
+            principal=principal,
+            worker=WORKER,
+        )
 
 
 def summary(batch: Batch) -> BatchSummary:

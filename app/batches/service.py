@@ -63,18 +63,11 @@ def admit_upload(
     return Target(row.contract_id, name, row.version)
 
 
-def ingest(
-    session: Session,
-    *,
-    target: Target,
-    upload: Spooled,
-    idempotency_key: str | None,
-    run_now: bool,
-    blobs: BlobStore,
-    principal: Principal,
-    worker: str,
-) -> Ingested:
-    """Create the batch (or find the one this upload replays) and its validation job."""
+def find_earlier(
+    session: Session, *, target: Target, upload: Spooled, idempotency_key: str | None
+) -> Batch | None:
+    """The batch this upload replays (same key and body, or same body), if any; a key reused
+    with another body is a 409."""
     if idempotency_key is not None:
         earlier = repository.by_idempotency_key(session, target.contract_id, idempotency_key)
         if earlier is not None:
@@ -83,16 +76,37 @@ def ingest(
                     f"Idempotency-Key {idempotency_key!r} was used for batch {earlier.id} "
                     "with a different body"
                 )
-            return Ingested(earlier, True, None)
-    earlier = repository.by_content(session, target.contract_id, upload.sha256)
-    if earlier is not None:
-        return Ingested(earlier, True, None)
-    try:
-        inspect_parquet(upload.path)
-    except UnreadableParquet as exc:
-        raise UnreadableUpload(str(exc)) from None
+            return earlier
+    return repository.by_content(session, target.contract_id, upload.sha256)
+
+
+def store_upload(upload: Spooled, blobs: BlobStore) -> str:
+    """Check that the body is readable Parquet and store it content-addressed (moved, not
+    copied); its key. Bytes already stored passed these checks: they are not checked again."""
     key = f"uploads/sha256/{upload.sha256[:2]}/{upload.sha256}.parquet"
-    blobs.put_file(key, upload.path, move=True)
+    if not blobs.exists(key):
+        try:
+            inspect_parquet(upload.path)
+        except UnreadableParquet as exc:
+            raise UnreadableUpload(str(exc)) from None
+        blobs.put_file(key, upload.path, move=True)
+    return key
+
+
+def create_batch(
+    session: Session,
+    *,
+    target: Target,
+    upload: Spooled,
+    key: str,
+    idempotency_key: str | None,
+    run_now: bool,
+    principal: Principal,
+    worker: str,
+) -> Ingested:
+    """The batch of a stored upload and its validation job. Its first statement is a write:
+    on SQLite the transaction takes the write lock before it reads anything (app.db.dialect).
+    A concurrent upload of the same key or body that won raises IntegrityError."""
     batch = Batch(
         contract_id=target.contract_id,
         contract_name=target.name,

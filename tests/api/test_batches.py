@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
@@ -108,6 +110,29 @@ def test_replays_by_content_and_by_idempotency_key(client: TestClient, orders: A
     assert (same_key.status_code, same_key.json()["id"]) == (200, first.json()["id"])
     other = upload(client, parquet_bytes(orders_table(6)), headers={"Idempotency-Key": "k1"})
     assert_problem(other, 409, "idempotency-key-reused")
+    assert len(client.get(URL).json()["items"]) == 1
+
+
+@pytest.mark.parametrize("same_body", [False, True])
+def test_concurrent_uploads_of_one_key_make_one_batch(
+    client: TestClient, orders: Any, same_body: bool
+) -> None:
+    """Eight uploads at once under one Idempotency-Key: one batch; the others replay it (same
+    body) or are 409 (another body). On SQLite, uploads whose reads went stale while another
+    committed failed with "database is locked" (a 500) before ingest wrote in its own
+    transaction."""
+    start = threading.Barrier(8)
+
+    def send(i: int) -> Any:
+        body = parquet_bytes(orders_table(5 if same_body else 5 + i))
+        start.wait(timeout=10)
+        return upload(client, body, params={"mode": "async"}, headers={"Idempotency-Key": "k"})
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, range(8)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes == ([200] * 7 if same_body else []) + [202] + ([] if same_body else [409] * 7)
+    assert len({r.json()["id"] for r in answers if r.status_code < 300}) == 1
     assert len(client.get(URL).json()["items"]) == 1
 
 
