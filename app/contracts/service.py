@@ -92,12 +92,11 @@ def register(
         raise NotAllowed(f"your key may not register versions of contract {spec.name!r}")
     if allow_breaking and not principal.is_admin:
         raise NotAllowed("allow_breaking=true needs an admin key")
-    contract = repository.contract_by_name(session, spec.name, for_update=True)
-    if contract is None:
-        contract = repository.add_contract(session, Contract(name=spec.name, created_at=utcnow()))
+    contract = repository.lock_contract(session, spec.name)  # created if new
+    history = list(repository.versions(session, contract))
+    if not history:
         row = _store(session, contract, spec, spec.version or FIRST_VERSION, principal)
         return Registration(row, True, None, [])
-    history = list(repository.versions(session, contract))
     latest = history[-1]
     if latest.fingerprint == fingerprint(spec):
         return Registration(latest, False, None, [])

@@ -8,23 +8,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.db.base import utcnow
+from app.db.base import insert_for, utcnow
 from app.features.models import FeatureSnapshot, FeatureView, OnlineRow, TrainingSet
 
 UPSERT_CHUNK = 10_000  # rows per executemany of the INSERT … ON CONFLICT
 
 
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def lock_view(session: Session, name: str) -> FeatureView:
     """The view's row, created if new, locked until the transaction ends (row lock on
     PostgreSQL; on SQLite the write takes the database's single write lock)."""
-    session.execute(_insert(session)(FeatureView).values(name=name).on_conflict_do_nothing())
+    session.execute(insert_for(session)(FeatureView).values(name=name).on_conflict_do_nothing())
     session.execute(update(FeatureView).where(FeatureView.name == name).values(updated_at=utcnow()))
     view = session.scalars(
         select(FeatureView).where(FeatureView.name == name).with_for_update()
@@ -68,7 +63,7 @@ def upsert_online(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     only when its timestamp is not older (equal timestamps: the later snapshot wins)."""
     if not rows:
         return
-    stmt = _insert(session)(OnlineRow)
+    stmt = insert_for(session)(OnlineRow)
     new = stmt.excluded
     stmt = stmt.on_conflict_do_update(
         index_elements=[OnlineRow.view, OnlineRow.entity_key],
