@@ -100,7 +100,7 @@ def _ingest_once(
     write lock held through an S3 upload would stall every other writer on SQLite), and the
     one that writes starts with its write (on SQLite, a transaction that read first cannot
     write once another writer has committed: it failed at once with "database is locked")."""
-    with maker() as session, transaction(session):
+    with maker() as session:  # reads only
         earlier = service.find_earlier(session, target=target, upload=spooled, idempotency_key=idem)
     if earlier is not None:
         return service.Ingested(earlier, True, None)

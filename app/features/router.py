@@ -247,6 +247,7 @@ async def save_training_set(
 
     def store() -> dict[str, Any]:
         ctx.scratch.mkdir(parents=True, exist_ok=True)
+        session.rollback()  # end the reads' transaction: the save's own takes the write lock
         with transaction(session):
             row = saved.save(
                 session,

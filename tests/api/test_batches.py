@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
@@ -18,6 +16,7 @@ from app.config import Settings
 from app.db.engine import make_engine, make_sessionmaker
 from app.jobs.worker import drain
 from tests.builders.batches import PARQUET, orders_doc, orders_table, parquet_bytes
+from tests.builders.concurrency import at_once
 from tests.builders.problems import assert_problem
 from tests.conftest import KeyMaker, bearer
 
@@ -121,15 +120,12 @@ def test_concurrent_uploads_of_one_key_make_one_batch(
     body) or are 409 (another body). On SQLite, uploads whose reads went stale while another
     committed failed with "database is locked" (a 500) before ingest wrote in its own
     transaction."""
-    start = threading.Barrier(8)
 
     def send(i: int) -> Any:
         body = parquet_bytes(orders_table(5 if same_body else 5 + i))
-        start.wait(timeout=10)
         return upload(client, body, params={"mode": "async"}, headers={"Idempotency-Key": "k"})
 
-    with ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(send, range(8)))
+    answers = at_once(send)
     codes = sorted(r.status_code for r in answers)
     assert codes == ([200] * 7 if same_body else []) + [202] + ([] if same_body else [409] * 7)
     assert len({r.json()["id"] for r in answers if r.status_code < 300}) == 1

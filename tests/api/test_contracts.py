@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from tests.builders.concurrency import at_once
 from tests.conftest import KeyMaker, bearer
 
 CONTRACTS = Path(__file__).parents[2] / "contracts"
@@ -353,25 +352,14 @@ def test_register_odcs_written_by_hand(client: TestClient) -> None:
     ]
 
 
-def _at_once(client: TestClient, docs: list[dict[str, Any]]) -> list[Any]:
-    start = threading.Barrier(len(docs))
-
-    def send(d: dict[str, Any]) -> Any:
-        start.wait(timeout=10)
-        return client.post("/v1/contracts", json=d)
-
-    with ThreadPoolExecutor(len(docs)) as pool:
-        return list(pool.map(send, docs))
-
-
 def test_concurrent_registrations_are_serialised(client: TestClient) -> None:
     """Eight registrations at once, of a new contract and then of competing versions: one
     writes, the others see it. On SQLite, those whose reads went stale while another committed
     failed with "database is locked" (a 500) before the registration wrote first."""
-    first = _at_once(client, [doc()] * 8)
+    first = at_once(lambda _: client.post("/v1/contracts", json=doc()))
     assert sorted(r.status_code for r in first) == [200] * 7 + [201], [r.text for r in first]
     extra = [with_column(doc(), {"name": f"note{i}", "type": "string"}) for i in range(8)]
-    answers = _at_once(client, extra)
+    answers = at_once(lambda i: client.post("/v1/contracts", json=extra[i]))
     assert sorted(r.status_code for r in answers) == [201] + [409] * 7, [r.text for r in answers]
     versions = client.get("/v1/contracts/orders/versions").json()["items"]
     assert [v["version"] for v in versions] == ["1.0.0", "1.1.0"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.batches.pipeline import Context
 from tests.api.test_features import events, seeded, upload
+from tests.builders.concurrency import at_once
 from tests.builders.features import PARQUET, T0, at, stats_doc
 from tests.builders.problems import assert_problem
 
@@ -125,3 +127,17 @@ def test_an_int_column_widened_to_float64_is_rewritten_and_saved_sets_still_rebu
     ctx: Context = client.app.state.batch_context  # type: ignore[attr-defined]
     first = client.get("/v1/contracts/user_stats/batches").json()["items"][-1]["id"]
     assert ctx.offline.committed("user_stats", uuid.UUID(first))  # still known after the rewrite
+
+
+def test_training_sets_saved_at_once(client: TestClient) -> None:
+    """Eight saves at once: eight manifests. On SQLite all but one or two were 500s ("database
+    is locked": the save read the view, then wrote) before it began its own transaction."""
+    seeded(client)
+
+    def save(i: int) -> Any:
+        body = {"view": "user_stats", "features": ["spend"], "rows": events((1, 1 + i))}
+        return client.post("/v1/training-sets", json=body)
+
+    answers = at_once(save)
+    assert [r.status_code for r in answers] == [201] * 8, [r.text[:200] for r in answers]
+    assert len({r.json()["id"] for r in answers}) == 8
