@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import ApiKey
@@ -20,8 +20,17 @@ def by_secret_hash(session: Session, digest: str, *, deleted: bool = False) -> A
     return session.scalars(query).one_or_none()
 
 
-def by_id(session: Session, key_id: uuid.UUID) -> ApiKey | None:
-    return session.get(ApiKey, key_id)
+def soft_delete(session: Session, key_id: uuid.UUID, when: datetime) -> bool:
+    """Mark a live key deleted; False when there is none. One conditional UPDATE, so that of
+    two concurrent deletes only one finds the key live (both did, reading first)."""
+    live = (ApiKey.id == key_id) & ApiKey.deleted_at.is_(None)
+    done = session.execute(
+        update(ApiKey)
+        .where(live)
+        .values(deleted_at=when)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
 def live_keys(

@@ -145,11 +145,8 @@ def delete_key(session: Session, key_id: str) -> None:
         parsed = uuid.UUID(key_id)
     except ValueError:
         raise KeyNotFound(f"no API key {key_id[:80]!r}") from None
-    key = repository.by_id(session, parsed)
-    if key is None or key.deleted_at is not None:
+    if not repository.soft_delete(session, parsed, utcnow()):
         raise KeyNotFound(f"no API key {key_id!r}")
-    key.deleted_at = utcnow()
-    session.flush()
 
 
 def _parse_time(text: str) -> datetime:
