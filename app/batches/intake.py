@@ -68,9 +68,31 @@ def _ingest(
     run_now: bool,
     idem: str | None,
 ) -> JSONResponse:
+    """Three steps, so that no transaction is open while the body is checked and stored (a
+    write lock held through an S3 upload would stall every other writer on SQLite), and the
+    one that writes starts with its write (on SQLite, a transaction that read first cannot
+    write once another writer has committed: it failed at once with "database is locked")."""
     for attempt in (1, 2):
         try:
-            ingested = _ingest_once(maker, ctx, target, spooled, principal, run_now, idem)
+            with maker() as session:  # reads only
+                earlier = service.find_earlier(
+                    session, target=target, upload=spooled, idempotency_key=idem
+                )
+            if earlier is not None:
+                ingested = service.Ingested(earlier, True, None)
+                break
+            key = service.store_upload(spooled, ctx.blobs)
+            with maker() as session, transaction(session):
+                ingested = service.create_batch(
+                    session,
+                    target=target,
+                    upload=spooled,
+                    key=key,
+                    idempotency_key=idem,
+                    run_now=run_now,
+                    principal=principal,
+                    worker=WORKER,
+                )
             break
         except IntegrityError:  # a concurrent upload of the same key or body won: replay it
             if attempt == 2:
@@ -85,37 +107,6 @@ def _ingest(
     status = 200 if ingested.replay else 201 if batch.status in FINAL else 202
     location = f"/v1/batches/{batch.id}"
     return JSONResponse(body, status_code=status, headers={"Location": location})
-
-
-def _ingest_once(
-    maker: sessionmaker[Session],
-    ctx: Context,
-    target: service.Target,
-    spooled: Spooled,
-    principal: Principal,
-    run_now: bool,
-    idem: str | None,
-) -> service.Ingested:
-    """Three steps, so that no transaction is open while the body is checked and stored (a
-    write lock held through an S3 upload would stall every other writer on SQLite), and the
-    one that writes starts with its write (on SQLite, a transaction that read first cannot
-    write once another writer has committed: it failed at once with "database is locked")."""
-    with maker() as session:  # reads only
-        earlier = service.find_earlier(session, target=target, upload=spooled, idempotency_key=idem)
-    if earlier is not None:
-        return service.Ingested(earlier, True, None)
-    key = service.store_upload(spooled, ctx.blobs)
-    with maker() as session, transaction(session):
-        return service.create_batch(
-            session,
-            target=target,
-            upload=spooled,
-            key=key,
-            idempotency_key=idem,
-            run_now=run_now,
-            principal=principal,
-            worker=WORKER,
-        )
 
 
 def summary(batch: Batch) -> BatchSummary:
