@@ -82,9 +82,10 @@ def find_earlier(
 
 def store_upload(upload: Spooled, blobs: BlobStore) -> str:
     """Check that the body is readable Parquet and store it content-addressed (moved, not
-    copied); its key. Bytes already stored passed these checks: they are not checked again."""
+    copied, unless the same bytes are stored already); its key. A spooled file that is gone
+    was checked and moved by an earlier attempt of the same request."""
     key = f"uploads/sha256/{upload.sha256[:2]}/{upload.sha256}.parquet"
-    if not blobs.exists(key):
+    if upload.path.exists():
         try:
             inspect_parquet(upload.path)
         except UnreadableParquet as exc:
