@@ -70,21 +70,21 @@ class Spill:
     ) -> None:
         """`failures` is (`rule`, `index`: local row); `read` the window as read from the file;
         `keep` local rows to spill even without a failure (unique candidates)."""
-        if len(keep):
-            extra = pl.DataFrame({"rule": pl.Series([None] * len(keep), dtype=pl.Int32)})
-            failures = pl.concat([failures, extra.with_columns(index=keep.cast(pl.Int64))])
-        if failures.is_empty():
+        grouped = failures.group_by("index").agg(pl.col("rule").unique().sort())
+        if len(keep):  # grouped by a join, not in the group_by: a file of candidates has many
+            kept = keep.cast(pl.Int64).alias("index").to_frame()
+            only = kept.join(grouped, on="index", how="anti")
+            grouped = pl.concat([grouped, only.with_columns(rule=pl.lit([], pl.List(pl.Int32)))])
+        if grouped.is_empty():
             return
-        grouped = (
-            failures.group_by("index")
-            .agg(pl.col("rule").drop_nulls().unique().sort())
-            .sort("index")
-        )
+        grouped = grouped.sort("index")
         local = grouped.get_column("index")
         arrays: list[pa.Array | pa.ChunkedArray] = []
         if self.original is not None:
-            taken = read.select(self.original.names).gather(local).to_arrow()
-            arrays += taken.columns
+            taken = read.select(self.original.names)
+            if len(local) < taken.height:  # else every row, in order: no copy
+                taken = taken.gather(local)
+            arrays += taken.to_arrow().columns
         arrays.append((local.cast(pl.Int64) + offset).to_arrow())
         arrays.append(grouped.get_column("rule").cast(pl.List(pl.Int32)).to_arrow())
         table = pa.Table.from_arrays(arrays, names=self.schema.names).cast(self.schema)
