@@ -288,7 +288,7 @@ def test_nested_passthrough_columns_are_kept_as_sent_or_refused(client: TestClie
         body = head + b"[" * depth + b"1" + b"]" * depth + b"}]}"
         r = client.post(url, content=body, headers={"Content-Type": "application/json"})
         assert_problem(r, 422, "invalid-entity-rows", "rows[0].deep nests lists or objects more")
-    unnamed = [{**rows[0], "": 1}]  # polars would have answered it as `column_4`
+    unnamed = [{**rows[0], "": 1}]  # polars would rename it `column_<n>`
     assert_problem(ask(client, unnamed), 422, "invalid-entity-rows", "rows: a column has an empty")
     huge = [{"user_id": "9" * 10_000_000, "event_timestamp": at(6)}]
     detail = assert_problem(ask(client, huge), 422, "invalid-entity-rows", "rows[0].user_id")
