@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
+from app.contracts.parsing import shown
 from app.features.encoding import json_value
 from app.problems import TollgateError
 
@@ -43,7 +44,7 @@ def negotiate(accept: str | None) -> str:
         if media in (ARROW, JSON):
             return media
     raise NotAcceptable(
-        f"cannot answer as {accept!r}: ask for {PARQUET} (default), {ARROW} or {JSON}"
+        f"cannot answer as {shown(accept)}: ask for {PARQUET} (default), {ARROW} or {JSON}"
     )
 
 

@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from app.contracts.parsing import shown
 from app.contracts.spec import Column, ColumnType
 from app.features.encoding import from_json
 from app.features.errors import InvalidEntities
@@ -18,6 +19,11 @@ from app.features.offline import polars_type
 
 MAX_JSON_ROWS = 1_000_000
 MAX_NESTING = 32  # lists and objects within one passed-through value
+
+
+def _cut(name: str) -> str:
+    """A client's column name in a path of an error detail, at most 80 characters."""
+    return name if len(name) <= 80 else f"{name[:77]}..."
 
 
 def from_rows(
@@ -44,7 +50,7 @@ def from_rows(
                 try:
                     value = from_json(value, typed[name])
                 except ValueError as exc:
-                    raise InvalidEntities(f"{field}[{i}].{name}: {exc}") from None
+                    raise InvalidEntities(f"{field}[{i}].{_cut(name)}: {exc}") from None
             data[name].append(value)
     return pl.DataFrame(
         [
@@ -69,7 +75,7 @@ def _passthrough(name: str, values: list[Any], field: str) -> pl.Series:
             column = pl.from_arrow(pa.array(values))
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
             why = str(exc)[:200]  # pyarrow's message holds the whole offending value
-            raise InvalidEntities(f"{field}: column {name!r} is not one type: {why}") from None
+            raise InvalidEntities(f"{field}: column {shown(name)} is not one type: {why}") from None
         assert isinstance(column, pl.Series)
         return column.alias(name)
     try:
@@ -82,7 +88,7 @@ def _passthrough(name: str, values: list[Any], field: str) -> pl.Series:
     if numbers:
         return pl.Series(name, values, dtype=pl.Float64)
     kinds = sorted({type(v).__name__ for v in values if v is not None})
-    raise InvalidEntities(f"{field}: column {name!r} mixes JSON types ({', '.join(kinds)})")
+    raise InvalidEntities(f"{field}: column {shown(name)} mixes JSON types ({', '.join(kinds)})")
 
 
 def _nested(name: str, values: list[Any], field: str) -> bool:
@@ -95,7 +101,7 @@ def _nested(name: str, values: list[Any], field: str) -> bool:
             item, depth = todo.pop()
             if depth > MAX_NESTING:
                 raise InvalidEntities(
-                    f"{field}[{i}].{name} nests lists or objects more than {MAX_NESTING} deep"
+                    f"{field}[{i}].{_cut(name)} nests lists or objects more than {MAX_NESTING} deep"
                 )
             inner = item.values() if isinstance(item, dict) else item
             todo += [(v, depth + 1) for v in inner if isinstance(v, list | dict)]
@@ -125,7 +131,7 @@ def check(
     """Refuse (422) rows the join cannot use; the frame is returned to the caller unchanged."""
     for col in [*(c.name for c in keys), timestamp]:
         if col not in frame.columns:
-            raise InvalidEntities(f"the entity rows have no column {col!r}")
+            raise InvalidEntities(f"the entity rows have no column {shown(col)}")
     for name in features:
         if name in frame.columns:
             raise InvalidEntities(f"feature {name!r} has the name of an input column; rename it")
@@ -136,10 +142,11 @@ def check(
     ts = frame.schema[timestamp]
     if not isinstance(ts, pl.Datetime) or ts.time_zone is None:
         raise InvalidEntities(
-            f"column {timestamp!r} is {ts}; it must hold UTC instants (a timestamp with a zone)"
+            f"column {shown(timestamp)} is {ts}; "
+            "it must hold UTC instants (a timestamp with a zone)"
         )
     for col in [*(c.name for c in keys), timestamp]:
         nulls = frame.get_column(col).is_null()
         if nulls.any():
             row = int(nulls.arg_true()[0])
-            raise InvalidEntities(f"entity row {row} has a null {col!r}", row=row, column=col)
+            raise InvalidEntities(f"entity row {row} has a null {shown(col)}", row=row, column=col)

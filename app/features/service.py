@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.contracts import service as contracts_service
 from app.contracts.errors import ContractNotFound
-from app.contracts.parsing import parse_contract, parse_instant
+from app.contracts.parsing import parse_contract, parse_instant, shown
 from app.contracts.spec import Column, ContractSpec, Features, parse_duration
 from app.features import repository
 from app.features.encoding import entity_key, from_json, rfc3339
@@ -133,7 +133,7 @@ def pick_features(view: View, wanted: str | None) -> list[str]:
     for name in picked:
         if name not in names:
             raise UnknownFeature(
-                f"{name!r} is not a feature of {view.name!r}; its features: {', '.join(names)}"
+                f"{shown(name)} is not a feature of {view.name!r}; its features: {', '.join(names)}"
             )
     if len(set(picked)) != len(picked):
         raise UnknownFeature("a feature is named twice in features=")

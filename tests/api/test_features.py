@@ -293,6 +293,19 @@ def test_nested_passthrough_columns_are_kept_as_sent_or_refused(client: TestClie
     huge = [{"user_id": "9" * 10_000_000, "event_timestamp": at(6)}]
     detail = assert_problem(ask(client, huge), 422, "invalid-entity-rows", "rows[0].user_id")
     assert len(detail["detail"]) < 300
+    long = "n" * 1_000_000  # client-chosen names come back cut short too
+    named = [{**rows[0], long: 1}, {**rows[1], long: "x"}]
+    detail = assert_problem(ask(client, named), 422, "invalid-entity-rows", "mixes JSON types")
+    assert len(detail["detail"]) < 300
+    deep_named = [{**rows[0], long: json.loads("[" * 40 + "]" * 40)}]
+    detail = assert_problem(ask(client, deep_named), 422, "invalid-entity-rows", "nests lists")
+    assert len(detail["detail"]) < 300
+    r = ask(client, rows, f"?timestamp_column={'t' * 5000}")
+    assert len(assert_problem(r, 422, "invalid-entity-rows", "no column")["detail"]) < 300
+    r = ask(client, rows, f"?features={'f' * 5000}")
+    assert len(assert_problem(r, 422, "unknown-feature")["detail"]) < 300
+    r = ask(client, rows, headers={"Accept": "text/" + "c" * 5000})
+    assert len(assert_problem(r, 406)["detail"]) < 300
     online = "/v1/features/user_stats/online"
     deep = {"entities": [{"user_id": json.loads("[" * 500 + "]" * 500)}]}
     detail = assert_problem(client.post(online, json=deep), 422, "invalid-entity-rows")
