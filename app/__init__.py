@@ -9,4 +9,4 @@ import os
 # before any module of the package imports polars. An operator's value wins.
 os.environ.setdefault("_RJEM_MALLOC_CONF", "narenas:1")
 
-__version__ = "0.3.5"
+__version__ = "0.3.6"
